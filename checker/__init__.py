@@ -1,0 +1,1 @@
+"""faultlab checker: linearizability, history formats, visualization, TLA+ conformance."""

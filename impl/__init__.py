@@ -1,0 +1,1 @@
+"""faultlab: the systems under test and the runtime they run on."""
