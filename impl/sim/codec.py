@@ -1,0 +1,234 @@
+"""The one wire encoding of faultlab: compact, self-describing, deterministic.
+
+Every message the simulated network carries is measured in this encoding (the labs' byte
+limits are checked against it), every persisted state is stored in it, and the real TCP
+transport sends it. It plays the role of the labs' gob: values are copied by value, no
+shared references cross the network, and the per-message overhead is a few bytes.
+
+Grammar (one tag byte, then the payload; varints are LEB128, unsigned)::
+
+    0x00 None          0x01 False         0x02 True
+    0x03 int           zig-zag varint (any size)
+    0x04 float         8 bytes, IEEE 754 big-endian
+    0x05 str           varint byte length, UTF-8 bytes
+    0x06 bytes         varint length, raw bytes
+    0x07 sequence      varint count, items          (list or tuple; decodes as tuple)
+    0x08 map           varint count, key, value ... (decodes as dict)
+    0x09 record        varint name length, name, varint field count, fields in order
+    0x0A set           varint count, items          (decodes as frozenset)
+
+A record is an instance of a class registered with :func:`register` (the ``@message``
+decorator does it): its class name, then its dataclass fields positionally. Field names are
+never sent, as in gob after the first message of a type. With ``canonical=True`` maps and sets
+are written in sorted order of their encoded items, so equal values encode to equal bytes
+(used for fingerprints); message encoding keeps insertion order, which is already
+deterministic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from typing import Any
+
+__all__ = ["encode", "decode", "encoded_size", "register", "CodecError"]
+
+
+class CodecError(ValueError):
+    """A value cannot be encoded, or bytes are not a valid encoding."""
+
+
+_RECORDS: dict[str, type] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+_NONE, _FALSE, _TRUE, _INT, _FLOAT, _STR, _BYTES, _SEQ, _MAP, _REC, _SET = range(11)
+_pack_double = struct.Struct(">d").pack
+_unpack_double = struct.Struct(">d").unpack_from
+
+
+def register(cls: type) -> type:
+    """Make a dataclass encodable as a record under its class name."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} must be a dataclass to be encoded")
+    known = _RECORDS.get(cls.__name__)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise TypeError(
+            f"two message classes are named {cls.__name__}: "
+            f"{known.__module__}.{known.__qualname__} and {cls.__module__}.{cls.__qualname__}"
+        )
+    _RECORDS[cls.__name__] = cls
+    _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return cls
+
+
+def _varint(out: bytearray, n: int) -> None:
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _write(out: bytearray, v: Any, canonical: bool) -> None:
+    t = type(v)
+    if t is int:
+        out.append(_INT)
+        _varint(out, (v << 1) if v >= 0 else ((-v << 1) - 1))
+    elif t is str:
+        b = v.encode()
+        out.append(_STR)
+        _varint(out, len(b))
+        out += b
+    elif v is None:
+        out.append(_NONE)
+    elif t is bool:
+        out.append(_TRUE if v else _FALSE)
+    elif t is tuple or t is list:
+        out.append(_SEQ)
+        _varint(out, len(v))
+        for item in v:
+            _write(out, item, canonical)
+    elif t in _FIELDS:
+        name = t.__name__.encode()
+        out.append(_REC)
+        _varint(out, len(name))
+        out += name
+        fields = _FIELDS[t]
+        _varint(out, len(fields))
+        for f in fields:
+            _write(out, getattr(v, f), canonical)
+    elif t is bytes or t is bytearray:
+        out.append(_BYTES)
+        _varint(out, len(v))
+        out += v
+    elif t is dict:
+        out.append(_MAP)
+        _varint(out, len(v))
+        if canonical:
+            pairs = ((encode(k, canonical=True), encode(x, canonical=True)) for k, x in v.items())
+            for kb, xb in sorted(pairs):
+                out += kb
+                out += xb
+        else:
+            for k, x in v.items():
+                _write(out, k, canonical)
+                _write(out, x, canonical)
+    elif t is float:
+        out.append(_FLOAT)
+        out += _pack_double(v)
+    elif t is frozenset or t is set:
+        out.append(_SET)
+        _varint(out, len(v))
+        for b in sorted(encode(item, canonical=True) for item in v):
+            out += b
+    elif isinstance(v, int):  # IntEnum, IntFlag and other int subclasses travel as ints
+        _write(out, int(v), canonical)
+    elif isinstance(v, str):
+        _write(out, str(v), canonical)
+    else:
+        raise CodecError(
+            f"cannot encode {t.__name__}: use None, bool, int, float, str, bytes, "
+            "tuple/list, dict, set or a @message dataclass"
+        )
+
+
+def encode(value: Any, *, canonical: bool = False) -> bytes:
+    """Encode ``value``; see the module docstring for the format."""
+    out = bytearray()
+    _write(out, value, canonical)
+    return bytes(out)
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes ``value`` takes on the wire (what the network counters add up)."""
+    out = bytearray()
+    _write(out, value, False)
+    return len(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    shift = n = 0
+    while True:
+        if pos >= len(data):
+            raise CodecError("truncated varint")
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if b < 0x80:
+            return n, pos
+        shift += 7
+
+
+def _read_len(data: bytes, pos: int) -> tuple[int, int]:
+    n, pos = _read_varint(data, pos)
+    if n > len(data) - pos and n > 0:
+        # every item takes at least one byte, so a count beyond the rest is corrupt
+        raise CodecError(f"length {n} exceeds the remaining {len(data) - pos} bytes")
+    return n, pos
+
+
+def _read(data: bytes, pos: int) -> tuple[Any, int]:
+    if pos >= len(data):
+        raise CodecError("truncated value")
+    tag = data[pos]
+    pos += 1
+    if tag == _INT:
+        z, pos = _read_varint(data, pos)
+        return (z >> 1) if not z & 1 else -((z + 1) >> 1), pos
+    if tag == _STR or tag == _BYTES:
+        n, pos = _read_len(data, pos)
+        raw = data[pos : pos + n]
+        if tag == _BYTES:
+            return bytes(raw), pos + n
+        try:
+            return raw.decode(), pos + n
+        except UnicodeDecodeError as e:
+            raise CodecError(f"invalid UTF-8 in string: {e}") from None
+    if tag == _NONE:
+        return None, pos
+    if tag == _FALSE:
+        return False, pos
+    if tag == _TRUE:
+        return True, pos
+    if tag == _SEQ or tag == _SET:
+        n, pos = _read_len(data, pos)
+        items = []
+        for _ in range(n):
+            item, pos = _read(data, pos)
+            items.append(item)
+        return (tuple(items) if tag == _SEQ else frozenset(items)), pos
+    if tag == _MAP:
+        n, pos = _read_len(data, pos)
+        d = {}
+        for _ in range(n):
+            k, pos = _read(data, pos)
+            d[k], pos = _read(data, pos)
+        return d, pos
+    if tag == _REC:
+        n, pos = _read_len(data, pos)
+        name = data[pos : pos + n].decode(errors="replace")
+        pos += n
+        cls = _RECORDS.get(name)
+        if cls is None:
+            raise CodecError(f"unknown record type {name!r} (not registered with @message)")
+        count, pos = _read_len(data, pos)
+        args = []
+        for _ in range(count):
+            a, pos = _read(data, pos)
+            args.append(a)
+        try:
+            return cls(*args), pos
+        except TypeError as e:
+            raise CodecError(f"record {name}: {e}") from None
+    if tag == _FLOAT:
+        if pos + 8 > len(data):
+            raise CodecError("truncated float")
+        return _unpack_double(data, pos)[0], pos + 8
+    raise CodecError(f"unknown tag 0x{tag:02x} at byte {pos - 1}")
+
+
+def decode(data: bytes) -> Any:
+    """Decode one value that fills ``data`` exactly."""
+    value, pos = _read(bytes(data), 0)
+    if pos != len(data):
+        raise CodecError(f"{len(data) - pos} trailing bytes after the value")
+    return value

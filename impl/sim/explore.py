@@ -1,0 +1,222 @@
+"""The adversarial driver: a Hypothesis state machine over any World.
+
+Hypothesis chooses every step: which message to deliver, drop or duplicate, which timer to
+fire, which server to crash or restart, how to partition, which clerk to call with what. A
+system's machine subclasses :class:`WorldMachine` and fills in four hooks::
+
+    class RegisterMachine(WorldMachine):
+        @classmethod
+        def build_world(cls, seed):            # the system, on the ADVERSARIAL profile
+            return example_register.build(seed, profile=ADVERSARIAL)
+        def call_input(self):                   # a strategy for one clerk call's input
+            return st.sampled_from([{"op": "read"}, ...])
+        def check_safety(self):            # safety, after every step
+            assert not stale_reads(self.world.history)
+        def end_checks(self):                  # after heal and settle, at teardown
+            ...
+
+*Swarm testing*: each example enables a random subset of the fault kinds (drop, duplicate,
+crash, partition), so some runs are fault-free and deep while others are fault-heavy, which
+finds more bugs than one fixed mix. At teardown the machine heals the network, restarts
+crashed servers, switches to the reliable profile, lets the World run until
+``settled()`` holds (within ``settle_timeout`` virtual seconds) and runs ``end_checks``.
+
+Every failure gets a note with its seed and the path of a replay file holding the World's
+recorded steps; ``faultlab replay FILE`` re-executes them and reaches the same failure. The
+last file written is the shrunk counterexample, because Hypothesis replays it last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from impl.sim.network import RELIABLE
+from impl.sim.world import World
+
+__all__ = ["WorldMachine", "FAULTS", "replay_dir"]
+
+FAULTS = ("drop", "duplicate", "crash", "partition")
+REPLAY_FORMAT = 1
+
+
+def replay_dir() -> Path:
+    """Where replay files go: ``$FAULTLAB_REPLAY_DIR`` or ``.faultlab/replays``."""
+    return Path(os.environ.get("FAULTLAB_REPLAY_DIR", ".faultlab/replays"))
+
+
+def _pick(ids: Any, i: int) -> Any:
+    seq = list(ids)
+    return seq[i % len(seq)]
+
+
+def _enabled(fault: str) -> Callable[[WorldMachine], bool]:
+    return lambda self: fault in self.faults
+
+
+class WorldMachine(RuleBasedStateMachine):
+    """Generic rules over a World; subclasses give the system and its checks."""
+
+    settle_timeout: ClassVar[float] = 30.0
+    faults: frozenset[str]
+    world: World
+
+    # ---------------------------------------------------------------- hooks for subclasses
+
+    @classmethod
+    def build_world(cls, seed: int) -> World:
+        """The system under test, started, on the ADVERSARIAL profile."""
+        raise NotImplementedError
+
+    def call_input(self) -> st.SearchStrategy:
+        """Strategy for the input of one clerk call."""
+        raise NotImplementedError
+
+    def check_safety(self) -> None:
+        """Safety properties that must hold after every step; raise AssertionError if not."""
+
+    def settled(self) -> bool:
+        """At teardown: the state the healed system must reach (default: every call returned)."""
+        return not self.world.open_calls
+
+    def end_checks(self) -> None:
+        """Checks once the system settled (e.g. the history is linearizable)."""
+
+    # ---------------------------------------------------------------- rules
+
+    @initialize(seed=st.integers(0, 2**32 - 1), faults=st.frozensets(st.sampled_from(FAULTS)))
+    def start_world(self, seed: int, faults: frozenset[str]) -> None:
+        self.seed = seed
+        self.faults = faults
+        self.world = self.build_world(seed)
+
+    @precondition(lambda self: self.world.in_flight)
+    @rule(i=st.integers(0, 255))
+    def deliver(self, i: int) -> None:
+        self._guard(lambda: self.world.deliver(_pick(self.world.in_flight, i)))
+
+    @precondition(lambda self: self.world.pending)
+    @rule(i=st.integers(0, 255))
+    def fire(self, i: int) -> None:
+        self._guard(lambda: self.world.fire(_pick(self.world.pending, i)))
+
+    @precondition(lambda self: self.world.in_flight or self.world.pending)
+    @rule()
+    def next_event(self) -> None:
+        """Let the earliest event happen, as the seeded scheduler would."""
+        self._guard(self.world.step)
+
+    @precondition(lambda self: "drop" in self.faults and self.world.in_flight)
+    @rule(i=st.integers(0, 255))
+    def drop(self, i: int) -> None:
+        self._guard(lambda: self.world.drop(_pick(self.world.in_flight, i)))
+
+    @precondition(lambda self: "duplicate" in self.faults and self.world.in_flight)
+    @rule(i=st.integers(0, 255))
+    def duplicate(self, i: int) -> None:
+        self._guard(lambda: self.world.duplicate(_pick(self.world.in_flight, i)))
+
+    @precondition(lambda self: "crash" in self.faults
+                  and len(self.world.crashed) < len(self.world.servers))
+    @rule(i=st.integers(0, 255))
+    def crash(self, i: int) -> None:
+        up = [n for n in self.world.servers if n not in self.world.crashed]
+        self._guard(lambda: self.world.crash(_pick(up, i)))
+
+    @precondition(lambda self: self.world.crashed)
+    @rule(i=st.integers(0, 255))
+    def restart(self, i: int) -> None:
+        self._guard(lambda: self.world.restart(_pick(sorted(self.world.crashed), i)))
+
+    @precondition(lambda self: "partition" in self.faults)
+    @rule(mask=st.integers(0, 2**16 - 1))
+    def partition(self, mask: int) -> None:
+        servers = self.world.servers
+        side = [n for k, n in enumerate(servers) if mask >> k & 1]
+        other = [n for n in servers if n not in side]
+        self._guard(lambda: self.world.partition(side, other))
+
+    @precondition(lambda self: self.world.blocked)
+    @rule()
+    def heal(self) -> None:
+        self._guard(self.world.heal)
+
+    @precondition(lambda self: any(c not in self.world.open_calls for c in self.world.clients))
+    @rule(i=st.integers(0, 255), data=st.data())
+    def call(self, i: int, data: st.DataObject) -> None:
+        idle = sorted(c for c in self.world.clients if c not in self.world.open_calls)
+        client = _pick(idle, i)
+        value = data.draw(self.call_input(), label="input")
+        self._guard(lambda: self.world.invoke(client, value))
+
+    @invariant()
+    def safety(self) -> None:
+        if getattr(self, "world", None) is not None:
+            self._guard(self.check_safety)
+
+    def teardown(self) -> None:
+        if getattr(self, "world", None) is not None:
+            self._guard(self.settle_and_check)
+
+    # ---------------------------------------------------------------- settling and failure
+
+    def settle_and_check(self) -> None:
+        """Heal, restart, go reliable, run until settled, then the end checks."""
+        w = self.world
+        if w.blocked:
+            w.heal()
+        for name in sorted(w.crashed):
+            w.restart(name)
+        w.set_profile(RELIABLE)
+        w.run_until(self._settled_and_safe, self.settle_timeout)
+        self.final_checks()
+
+    def _settled_and_safe(self) -> bool:
+        self.check_safety()
+        return self.settled()
+
+    def final_checks(self) -> None:
+        if not self.settled():
+            raise AssertionError(
+                f"the healed system did not settle within {self.settle_timeout}s of virtual "
+                f"time (open calls: {sorted(self.world.open_calls)})")
+        self.end_checks()
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except Exception as e:
+            path = self.write_replay(e)
+            e.add_note(f"faultlab: seed {self.seed}, faults {sorted(self.faults)}; "
+                       f"replay with: faultlab replay {path}")
+            raise
+
+    def write_replay(self, error: BaseException) -> Path:
+        cls = type(self)
+        record = {
+            "faultlab_replay": REPLAY_FORMAT,
+            "machine": f"{cls.__module__}:{cls.__qualname__}",
+            "seed": self.seed,
+            "faults": sorted(self.faults),
+            "error": f"{type(error).__name__}: {error}",
+            "steps": self.world.steps,
+        }
+        folder = replay_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{cls.__name__}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, default=repr) + "\n")
+        tmp.replace(path)
+        return path

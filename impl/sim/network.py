@@ -1,0 +1,71 @@
+"""Network profiles: how the World's own scheduler treats a message when it is sent.
+
+A profile decides, from the World's seeded generator, whether a message is lost and how long
+it travels. The numbers are the labs' (labrpc, 2020-2022):
+
+* ``RELIABLE``: nothing lost, no delay.
+* ``UNRELIABLE``: 0-26 ms delay; 10 % of requests lost; 10 % of replies lost (a reply exists
+  only because its request was executed, so this is "executed, but reported as failed").
+* ``LONG_REORDERING``: unreliable, and 600 of 900 replies are held back a further
+  200 ms + rand(0..rand(0..2000)) ms, so replies arrive far out of order (Raft Figure 8).
+* ``LONG_DELAYS``: reliable delivery, but a message to an unreachable or crashed node is
+  reported lost to its sender (``on_send_failed``) only after 0-7 s, as labrpc does with
+  ``LongDelays(true)``: a node that waits on one RPC at a time is too slow to pass. Other
+  profiles report such a loss after 0-100 ms, as labrpc does without long delays.
+* ``ADVERSARIAL``: nothing is decided here; every message is deliverable at once, and a driver
+  (the Hypothesis machine) chooses what to deliver, drop or duplicate, and when.
+
+All delays are integers in microseconds of virtual time.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+__all__ = [
+    "NetworkProfile",
+    "RELIABLE",
+    "UNRELIABLE",
+    "LONG_REORDERING",
+    "LONG_DELAYS",
+    "ADVERSARIAL",
+    "PROFILES",
+]
+
+MS = 1000
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    name: str
+    max_delay_ms: int = 0
+    request_loss: float = 0.0
+    reply_loss: float = 0.0
+    reorder_replies: bool = False
+    max_unreachable_report_ms: int = 100
+
+    def fate(self, rng: random.Random, reply: bool) -> int | None:
+        """Delay in microseconds for a message, or None when the network loses it."""
+        delay = rng.randint(0, self.max_delay_ms) * MS if self.max_delay_ms else 0
+        loss = self.reply_loss if reply else self.request_loss
+        if loss and rng.random() < loss:
+            return None
+        if reply and self.reorder_replies and rng.randrange(900) < 600:
+            delay += (200 + rng.randrange(1 + rng.randrange(2000))) * MS
+        return delay
+
+    def unreachable_report_delay(self, rng: random.Random) -> int:
+        """How long a sender waits before it learns a message could not be delivered."""
+        return rng.randrange(self.max_unreachable_report_ms) * MS
+
+
+RELIABLE = NetworkProfile("reliable")
+UNRELIABLE = NetworkProfile("unreliable", max_delay_ms=26, request_loss=0.1, reply_loss=0.1)
+LONG_REORDERING = NetworkProfile(
+    "long-reordering", max_delay_ms=26, request_loss=0.1, reply_loss=0.1, reorder_replies=True
+)
+LONG_DELAYS = NetworkProfile("long-delays", max_unreachable_report_ms=7000)
+ADVERSARIAL = NetworkProfile("adversarial", max_unreachable_report_ms=1)
+
+PROFILES = {p.name: p for p in (RELIABLE, UNRELIABLE, LONG_REORDERING, LONG_DELAYS, ADVERSARIAL)}

@@ -1,0 +1,115 @@
+"""Node and Context: the whole surface between a protocol and the world it runs in.
+
+A node is a deterministic, event-driven state machine. It is told three things (it started,
+a message arrived, a timer fired) and acts only through its Context: it sends messages, sets
+and cancels timers, reads the clock, draws from its own seeded generator, saves to its
+persister and writes structured log events. It never reads real time, starts threads or uses
+global randomness, so the same node code runs under every driver (the seeded scheduler, the
+Hypothesis machine, the asyncio transport), and a run is replayed exactly from its seed.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from impl.sim import codec
+from impl.sim.persister import Persister
+
+if TYPE_CHECKING:
+    from impl.sim.world import World
+
+__all__ = ["Node", "Context", "ClientNode"]
+
+
+class Context:
+    """What one incarnation of one node may do. Created by the World at each (re)start."""
+
+    __slots__ = ("name", "incarnation", "random", "persister", "_world", "alive")
+
+    def __init__(
+        self, world: World, name: str, incarnation: int, seed: str, persister: Persister
+    ) -> None:
+        self._world = world
+        self.name = name
+        self.incarnation = incarnation
+        self.random = random.Random(seed)
+        self.persister = persister
+        self.alive = True
+
+    def send(self, dst: str, msg: Any) -> None:
+        """Put ``msg`` on the network towards ``dst``; the network may delay or lose it."""
+        if self.alive:
+            self._world._send(self, dst, msg)
+
+    def set_timer(self, name: str, delay: float) -> None:
+        """Arm (or re-arm) the timer ``name`` to fire after ``delay`` seconds."""
+        if self.alive:
+            self._world._set_timer(self, name, delay)
+
+    def cancel_timer(self, name: str) -> None:
+        if self.alive:
+            self._world._cancel_timer(self, name)
+
+    def now(self) -> float:
+        """Virtual time in seconds (monotonic time under the real transport)."""
+        return self._world.now_us / 1_000_000
+
+    def log(self, event: str, **fields: Any) -> None:
+        """Record a structured event in the World's event log."""
+        if self.alive:
+            self._world._node_log(self, event, fields)
+
+    def complete(self, output: Any) -> None:
+        """A clerk finished its current call with ``output`` (recorded in the history)."""
+        if self.alive:
+            self._world._complete_call(self, output)
+
+
+class Node:
+    """Base class of every server and clerk. Override the ``on_*`` hooks you need."""
+
+    ctx: Context
+
+    def on_start(self) -> None:
+        """Called once per incarnation, after ``ctx`` is set: read the persister, arm timers."""
+
+    def on_message(self, src: str, msg: Any) -> None:
+        """A message from node ``src`` arrived."""
+
+    def on_timer(self, name: str) -> None:
+        """The timer ``name`` fired (it is disarmed now; set it again to repeat)."""
+
+    def on_send_failed(self, dst: str, msg: Any) -> None:
+        """A request sent to ``dst`` was not delivered (lost, unreachable, or ``dst`` crashed).
+
+        As with labrpc's ``Call`` returning false, this comes after a delay, and a request
+        that was delivered but whose reply was lost is *not* reported: only a timeout tells.
+        """
+
+    def fingerprint_state(self) -> Any:
+        """The node's state as an encodable value, for World fingerprints.
+
+        The default takes every attribute but the context; override when some attributes
+        are caches or are not encodable.
+        """
+        return {k: v for k, v in vars(self).items() if k != "ctx"}
+
+    def abstract_state(self) -> Any:
+        """The state the TLA+ trace records for this node (None: not traced)."""
+        return None
+
+    def state_bytes(self) -> bytes:
+        return codec.encode(self.fingerprint_state(), canonical=True)
+
+
+class ClientNode(Node):
+    """A clerk: a node that also accepts calls from the test and completes them.
+
+    ``on_call(input)`` starts a call; the clerk sends requests, retries as it sees fit, and
+    calls ``self.ctx.complete(output)`` when it has the answer. A clerk serves one call at a
+    time, as in the labs and in Porcupine's histories; concurrency is several clerks.
+    """
+
+    def on_call(self, input: Any) -> None:
+        raise NotImplementedError

@@ -1,0 +1,50 @@
+"""Stable storage of one node, as the labs' Persister: a state blob and a snapshot blob.
+
+Both are saved together in one step (a crash never separates a snapshot from the state that
+refers to it), and their sizes are observable because the labs bound them. A crashed node's
+persister survives; the World hands a *copy* to the next incarnation and detaches the old
+one, so writes a dead incarnation still makes are discarded.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Persister"]
+
+
+class Persister:
+    """In-memory persister; the real transport has a file-backed one with the same methods."""
+
+    __slots__ = ("_state", "_snapshot", "writes", "detached")
+
+    def __init__(self, state: bytes = b"", snapshot: bytes = b"") -> None:
+        self._state = bytes(state)
+        self._snapshot = bytes(snapshot)
+        self.writes = 0
+        self.detached = False
+
+    def save(self, state: bytes, snapshot: bytes | None = None) -> None:
+        """Replace the state (and the snapshot, when given) in one atomic step."""
+        if self.detached:
+            return
+        self._state = bytes(state)
+        if snapshot is not None:
+            self._snapshot = bytes(snapshot)
+        self.writes += 1
+
+    def read_state(self) -> bytes:
+        return self._state
+
+    def read_snapshot(self) -> bytes:
+        return self._snapshot
+
+    def state_size(self) -> int:
+        return len(self._state)
+
+    def snapshot_size(self) -> int:
+        return len(self._snapshot)
+
+    def copy(self) -> Persister:
+        return Persister(self._state, self._snapshot)
+
+    def __repr__(self) -> str:
+        return f"Persister(state={self.state_size()}B, snapshot={self.snapshot_size()}B)"

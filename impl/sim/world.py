@@ -1,0 +1,626 @@
+"""The World: every node, message, timer and fault of one simulated run, on a virtual clock.
+
+Its primitive steps are the only source of nondeterminism in a run:
+
+    deliver(m)  drop(m)  duplicate(m)  fire(t)  crash(n)  restart(n)
+    partition(groups)  block(a, b)  isolate(n)  deafen(n)  heal()  advance(dt)  invoke(c, input)
+
+A driver chooses the steps. The World's own scheduler (``run_until``, ``run_for``) is the
+seeded random driver: messages travel for a delay drawn by the network profile from the
+World's seeded generator, and events happen in virtual-time order (ties in creation order).
+The Hypothesis machine (:mod:`impl.sim.explore`) is the adversarial driver: it uses the
+``ADVERSARIAL`` profile, under which every message is deliverable at once, and picks steps
+itself. Each step is recorded in ``steps``, so a run is replayed by applying them again to a
+World built with the same seed (:mod:`impl.sim.replay`).
+
+Crash semantics are the labs': a crashed node's volatile state is gone, its persister is kept
+and a copy goes to the next incarnation, writes the dead incarnation still makes are
+discarded, and messages addressed to an old incarnation (including replies to requests it
+sent) are never delivered to a new one.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import heapq
+import json
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from impl.sim import codec
+from impl.sim.messages import is_reply
+from impl.sim.network import PROFILES, RELIABLE, NetworkProfile
+from impl.sim.node import ClientNode, Context, Node
+from impl.sim.persister import Persister
+
+__all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError"]
+
+US = 1_000_000
+_MSG, _TIMER, _NOTICE = 0, 1, 2
+
+
+class SimError(RuntimeError):
+    """A driver asked for something impossible (unknown node, message no longer in flight)."""
+
+
+class CallTimeout(SimError):
+    """A synchronous clerk call did not return within its virtual-time budget."""
+
+
+@dataclass(slots=True)
+class Envelope:
+    """A message in flight, with the incarnations it was sent from and to."""
+
+    id: int
+    src: str
+    src_inc: int
+    dst: str
+    dst_inc: int
+    msg: Any
+    reply: bool
+    size: int
+    deliver_at: int
+
+
+@dataclass(slots=True)
+class Pending:
+    """A timer or a send-failure notice waiting to fire at ``fire_at`` (microseconds)."""
+
+    id: int
+    kind: int
+    node: str
+    inc: int
+    fire_at: int
+    name: str = ""
+    dst: str = ""
+    msg: Any = None
+
+    @property
+    def is_timer(self) -> bool:
+        return self.kind == _TIMER
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One clerk call; ``ret is None`` while (or if forever) it has not returned."""
+
+    client: str
+    input: Any
+    call: float
+    output: Any = None
+    ret: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.ret is not None
+
+
+@dataclass
+class Counters:
+    """The labs' counters: RPCs sent, RPCs received per node, bytes (requests on send,
+    replies on delivery, both in the :mod:`codec` encoding)."""
+
+    rpcs: int = 0
+    bytes: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    timers_fired: int = 0
+    received: dict[str, int] = field(default_factory=dict)
+
+
+class World:
+    """Nodes, network and clock of one run. See the module docstring for the semantics."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        profile: NetworkProfile = RELIABLE,
+        *,
+        copy_messages: bool = True,
+        log_events: bool = False,
+        record_steps: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.profile = profile
+        self.copy_messages = copy_messages
+        self.rng = random.Random(f"faultlab-network:{seed}")
+        self.now_us = 0
+        self.factories: dict[str, Callable[[], Node]] = {}
+        self.nodes: dict[str, Node] = {}
+        self.contexts: dict[str, Context] = {}
+        self.persisters: dict[str, Persister] = {}
+        self.incarnation: dict[str, int] = {}
+        self.crashed: set[str] = set()
+        self.clients: set[str] = set()
+        self.in_flight: dict[int, Envelope] = {}
+        self.pending: dict[int, Pending] = {}
+        self.blocked: set[tuple[str, str]] = set()
+        self.counters = Counters()
+        self.history: list[CallRecord] = []
+        self.open_calls: dict[str, CallRecord] = {}
+        self.events: list[tuple] | None = [] if log_events else None
+        self.steps: list[tuple] | None = [] if record_steps else None
+        self.observers: list[Callable[[World, tuple], None]] = []
+        self.started = False
+        self._timer_ids: dict[tuple[str, str], int] = {}
+        self._queue: list[tuple[int, int, int]] = []
+        self._next_id = 0
+        self._handling: Envelope | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def add_node(self, name: str, factory: Callable[[], Node], *, client: bool = False) -> None:
+        """Register a node; ``factory`` builds a fresh instance at start and at each restart."""
+        if name in self.factories:
+            raise SimError(f"node {name!r} already exists")
+        self.factories[name] = factory
+        self.persisters[name] = Persister()
+        self.incarnation[name] = 0
+        self.counters.received[name] = 0
+        if client:
+            self.clients.add(name)
+        if self.started:
+            self._boot(name)
+
+    def add_client(self, name: str, factory: Callable[[], ClientNode]) -> None:
+        self.add_node(name, factory, client=True)
+
+    def start(self) -> World:
+        """Start every registered node (in registration order). Idempotent."""
+        if not self.started:
+            self.started = True
+            for name in list(self.factories):
+                self._boot(name)
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.factories)
+
+    @property
+    def servers(self) -> list[str]:
+        return [n for n in self.factories if n not in self.clients]
+
+    @property
+    def now(self) -> float:
+        return self.now_us / US
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise SimError(f"node {name!r} is crashed or unknown") from None
+
+    def _boot(self, name: str) -> None:
+        inc = self.incarnation[name]
+        ctx = Context(self, name, inc, f"faultlab-node:{self.seed}:{name}:{inc}",
+                      self.persisters[name])
+        node = self.factories[name]()
+        node.ctx = ctx
+        self.nodes[name] = node
+        self.contexts[name] = ctx
+        self._event("start", name, inc)
+        node.on_start()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _record(self, step: tuple) -> None:
+        if self.steps is not None:
+            self.steps.append(step)
+        for observer in self.observers:
+            observer(self, step)
+
+    def _event(self, *fields: Any) -> None:
+        if self.events is not None:
+            self.events.append((self.now_us, *fields))
+
+    # ------------------------------------------------------------------ node-facing
+
+    def _send(self, ctx: Context, dst: str, msg: Any) -> None:
+        if dst not in self.factories:
+            raise SimError(f"{ctx.name} sent {type(msg).__name__} to unknown node {dst!r}")
+        reply = is_reply(msg)
+        size = codec.encoded_size(msg)
+        c = self.counters
+        c.rpcs += 1
+        if not reply:
+            c.bytes += size
+        handling = self._handling
+        if handling is not None and handling.src == dst and handling.dst == ctx.name:
+            dst_inc = handling.src_inc  # a reply goes to the incarnation that asked
+        else:
+            dst_inc = self.incarnation[dst]
+        env = Envelope(self._new_id(), ctx.name, ctx.incarnation, dst, dst_inc, msg, reply,
+                       size, self.now_us)
+        self._event("send", env.id, ctx.name, dst, msg)
+        if (ctx.name, dst) in self.blocked or dst in self.crashed:
+            self._lose(env, "unreachable")
+            return
+        delay = self.profile.fate(self.rng, reply)
+        if delay is None:
+            self._lose(env, "lost")
+            return
+        env.deliver_at += delay
+        self.in_flight[env.id] = env
+        heapq.heappush(self._queue, (env.deliver_at, env.id, _MSG))
+
+    def _lose(self, env: Envelope, why: str) -> None:
+        """A message will never arrive; a lost request is reported to its sender later."""
+        self.counters.lost += 1
+        self._event("lose", env.id, why)
+        if env.reply or self.incarnation[env.src] != env.src_inc or env.src in self.crashed:
+            return
+        delay = self.profile.unreachable_report_delay(self.rng)
+        p = Pending(self._new_id(), _NOTICE, env.src, env.src_inc, self.now_us + delay,
+                    dst=env.dst, msg=env.msg)
+        self.pending[p.id] = p
+        heapq.heappush(self._queue, (p.fire_at, p.id, _NOTICE))
+
+    def _set_timer(self, ctx: Context, name: str, delay: float) -> None:
+        key = (ctx.name, name)
+        old = self._timer_ids.pop(key, None)
+        if old is not None:
+            self.pending.pop(old, None)
+        p = Pending(self._new_id(), _TIMER, ctx.name, ctx.incarnation,
+                    self.now_us + max(0, round(delay * US)), name=name)
+        self.pending[p.id] = p
+        self._timer_ids[key] = p.id
+        heapq.heappush(self._queue, (p.fire_at, p.id, _TIMER))
+
+    def _cancel_timer(self, ctx: Context, name: str) -> None:
+        old = self._timer_ids.pop((ctx.name, name), None)
+        if old is not None:
+            self.pending.pop(old, None)
+
+    def _node_log(self, ctx: Context, event: str, fields: dict) -> None:
+        self._event("log", ctx.name, event, fields)
+
+    def _complete_call(self, ctx: Context, output: Any) -> None:
+        rec = self.open_calls.pop(ctx.name, None)
+        if rec is None:
+            raise SimError(f"clerk {ctx.name} completed a call it was not given")
+        rec.output = output
+        rec.ret = self.now
+        self._event("return", ctx.name, output)
+
+    # ------------------------------------------------------------------ primitive steps
+
+    def deliver(self, msg_id: int) -> None:
+        """Hand message ``msg_id`` to its destination (if it can still receive it); the clock
+        moves on to the message's arrival time if that is later (never under ADVERSARIAL)."""
+        self.start()
+        env = self.in_flight.pop(msg_id, None)
+        if env is None:
+            raise SimError(f"message {msg_id} is not in flight")
+        self._deliver(env)
+        self._record(("deliver", msg_id))
+
+    def _deliver(self, env: Envelope) -> None:
+        dst = env.dst
+        if env.deliver_at > self.now_us:
+            self.now_us = env.deliver_at
+        if dst in self.crashed or self.incarnation[dst] != env.dst_inc:
+            self._lose(env, "dead-incarnation")
+            return
+        if (env.src, dst) in self.blocked:
+            self._lose(env, "unreachable")
+            return
+        c = self.counters
+        c.delivered += 1
+        c.received[dst] += 1
+        if env.reply:
+            c.bytes += env.size
+        msg = codec.decode(codec.encode(env.msg)) if self.copy_messages else env.msg
+        self._event("deliver", env.id)
+        self._handling = env
+        try:
+            self.nodes[dst].on_message(env.src, msg)
+        finally:
+            self._handling = None
+
+    def drop(self, msg_id: int) -> None:
+        """Lose message ``msg_id``."""
+        env = self.in_flight.pop(msg_id, None)
+        if env is None:
+            raise SimError(f"message {msg_id} is not in flight")
+        self._lose(env, "dropped")
+        self._record(("drop", msg_id))
+
+    def duplicate(self, msg_id: int) -> int:
+        """Put a second copy of message ``msg_id`` in flight; returns the copy's id."""
+        env = self.in_flight.get(msg_id)
+        if env is None:
+            raise SimError(f"message {msg_id} is not in flight")
+        dup = copy.copy(env)
+        dup.id = self._new_id()
+        self.in_flight[dup.id] = dup
+        heapq.heappush(self._queue, (dup.deliver_at, dup.id, _MSG))
+        self.counters.duplicated += 1
+        self._event("duplicate", msg_id, dup.id)
+        self._record(("duplicate", msg_id))
+        return dup.id
+
+    def fire(self, pending_id: int) -> None:
+        """Fire a timer or a send-failure notice, advancing the clock to its time if later."""
+        self.start()
+        p = self.pending.pop(pending_id, None)
+        if p is None:
+            raise SimError(f"timer {pending_id} is not pending")
+        self._fire(p)
+        self._record(("fire", pending_id))
+
+    def _fire(self, p: Pending) -> None:
+        if p.fire_at > self.now_us:
+            self.now_us = p.fire_at
+        node = self.nodes[p.node]
+        if p.kind == _TIMER:
+            del self._timer_ids[(p.node, p.name)]
+            self.counters.timers_fired += 1
+            self._event("fire", p.node, p.name)
+            node.on_timer(p.name)
+        else:
+            self._event("send-failed", p.node, p.dst)
+            node.on_send_failed(p.dst, p.msg)
+
+    def crash(self, name: str) -> None:
+        """Stop ``name``: volatile state, timers and its open clerk call are gone for good."""
+        self._known(name)
+        if name in self.crashed:
+            raise SimError(f"{name} is already crashed")
+        self.start()
+        self.crashed.add(name)
+        ctx = self.contexts.pop(name)
+        ctx.alive = False
+        old = self.persisters[name]
+        self.persisters[name] = old.copy()
+        old.detached = True
+        del self.nodes[name]
+        for pid in [pid for pid, p in self.pending.items() if p.node == name]:
+            p = self.pending.pop(pid)
+            if p.kind == _TIMER:
+                del self._timer_ids[(name, p.name)]
+        self.open_calls.pop(name, None)  # its call stays open in the history forever
+        self._event("crash", name)
+        self._record(("crash", name))
+
+    def restart(self, name: str) -> None:
+        """Start a new incarnation of crashed ``name`` from a copy of its persister."""
+        self._known(name)
+        if name not in self.crashed:
+            raise SimError(f"{name} is not crashed")
+        self.crashed.discard(name)
+        self.incarnation[name] += 1
+        self.persisters[name] = self.persisters[name].copy()
+        self._record(("restart", name))
+        self._boot(name)
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Cut every link between different groups (and heal all others).
+
+        Nodes named in no group keep their links to everyone: a test partitions the servers
+        and connects its clerks separately.
+        """
+        gs = [sorted(set(g)) for g in groups]
+        for g in gs:
+            for n in g:
+                self._known(n)
+        self.blocked = {
+            (a, b) for i, ga in enumerate(gs) for j, gb in enumerate(gs) if i != j
+            for a in ga for b in gb
+        }
+        self._event("partition", gs)
+        self._record(("partition", gs))
+
+    def block(self, src: str, dst: str) -> None:
+        """Cut the one directed link ``src -> dst``."""
+        self._known(src)
+        self._known(dst)
+        self.blocked.add((src, dst))
+        self._record(("block", src, dst))
+
+    def isolate(self, name: str) -> None:
+        """Cut ``name`` off from everyone, both ways."""
+        self._known(name)
+        for other in self.factories:
+            if other != name:
+                self.blocked.add((name, other))
+                self.blocked.add((other, name))
+        self._record(("isolate", name))
+
+    def deafen(self, name: str) -> None:
+        """``name`` can still send but receives nothing (the 2015 labs' deaf peer)."""
+        self._known(name)
+        for other in self.factories:
+            if other != name:
+                self.blocked.add((other, name))
+        self._record(("deafen", name))
+
+    def heal(self) -> None:
+        self.blocked = set()
+        self._event("heal")
+        self._record(("heal",))
+
+    def advance(self, seconds: float) -> None:
+        """Let virtual time pass without any event happening (not even due ones)."""
+        self.now_us += max(0, round(seconds * US))
+        self._record(("advance", seconds))
+
+    def set_profile(self, profile: NetworkProfile | str) -> None:
+        """Switch the network profile for messages sent from now on."""
+        if isinstance(profile, str):
+            if profile not in PROFILES:
+                raise SimError(f"unknown network profile {profile!r}: one of {sorted(PROFILES)}")
+            profile = PROFILES[profile]
+        self.profile = profile
+        self._record(("set_profile", profile.name))
+
+    def invoke(self, client: str, input: Any) -> CallRecord:
+        """Start a call on clerk ``client``; the history records it as open until it returns."""
+        self.start()
+        self._known(client)
+        if client not in self.clients:
+            raise SimError(f"{client} is not a clerk")
+        if client in self.crashed:
+            raise SimError(f"clerk {client} is crashed")
+        if client in self.open_calls:
+            raise SimError(f"clerk {client} already has a call in progress")
+        rec = CallRecord(client, input, self.now)
+        self.history.append(rec)
+        self.open_calls[client] = rec
+        self._event("invoke", client, input)
+        self._record(("invoke", client, input))
+        node = self.nodes[client]
+        assert isinstance(node, ClientNode)
+        node.on_call(input)
+        return rec
+
+    def _known(self, name: str) -> None:
+        if name not in self.factories:
+            raise SimError(f"unknown node {name!r}; nodes are {', '.join(self.factories)}")
+
+    def apply_step(self, step: Iterable[Any]) -> None:
+        """Apply one recorded step (as found in ``steps`` or a replay file)."""
+        op, *args = step
+        if op == "partition":
+            self.partition(*args[0])
+        elif op in _STEP_OPS:
+            getattr(self, op)(*args)
+        else:
+            raise SimError(f"unknown step {op!r}")
+
+    # ------------------------------------------------------------------ the seeded driver
+
+    def next_event(self) -> tuple[int, int] | None:
+        """The earliest pending event as (kind, id), or None when nothing is pending."""
+        q = self._queue
+        while q:
+            _, eid, kind = q[0]
+            if (eid in self.in_flight) if kind == _MSG else (eid in self.pending):
+                return kind, eid
+            heapq.heappop(q)
+        return None
+
+    def step(self) -> bool:
+        """Run the earliest pending event; False when nothing is pending."""
+        self.start()
+        if self.next_event() is None:
+            return False
+        _, eid, kind = heapq.heappop(self._queue)
+        if kind == _MSG:
+            self._deliver(self.in_flight.pop(eid))
+            self._record(("deliver", eid))
+        else:
+            self._fire(self.pending.pop(eid))
+            self._record(("fire", eid))
+        return True
+
+    def run_until(
+        self, predicate: Callable[[], bool], timeout: float, *, max_steps: int = 10_000_000
+    ) -> bool:
+        """Run events in time order until ``predicate()`` holds (True) or ``timeout`` virtual
+        seconds pass (False). The clock ends at the deadline when the predicate never held."""
+        self.start()
+        deadline = self.now_us + round(timeout * US)
+        steps = 0
+        while not predicate():
+            ev = self.next_event()
+            if ev is None or self._time_of(ev) > deadline:
+                if deadline > self.now_us:
+                    self.advance((deadline - self.now_us) / US)
+                return predicate()
+            self.step()
+            steps += 1
+            if steps >= max_steps:
+                raise SimError(f"no progress after {max_steps} steps at t={self.now:.6f}s "
+                               "(a zero-delay message or timer loop?)")
+        return True
+
+    def run_for(self, seconds: float) -> None:
+        """Run every event due in the next ``seconds`` of virtual time."""
+        self.run_until(lambda: False, seconds)
+
+    def _time_of(self, ev: tuple[int, int]) -> int:
+        kind, eid = ev
+        return self.in_flight[eid].deliver_at if kind == _MSG else self.pending[eid].fire_at
+
+    def call(self, client: str, input: Any, timeout: float = 10.0) -> Any:
+        """Synchronous clerk call: run the World until it returns; its output.
+
+        Raises :class:`CallTimeout` after ``timeout`` virtual seconds; the call then stays
+        open in the history (it may still take effect), as an indeterminate operation.
+        """
+        rec = self.invoke(client, input)
+        if not self.run_until(lambda: rec.ret is not None, timeout):
+            raise CallTimeout(f"{client}: {input!r} did not return within {timeout}s "
+                              f"of virtual time (seed {self.seed})")
+        return rec.output
+
+    # ------------------------------------------------------------------ observation
+
+    def timers(self, name: str | None = None) -> list[Pending]:
+        return [p for p in self.pending.values() if name is None or p.node == name]
+
+    def messages(self) -> list[Envelope]:
+        return list(self.in_flight.values())
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides the future, except the clock: node states and
+        incarnations, messages in flight (as a multiset), armed timers, links, open calls.
+        Two Worlds that fingerprint equal behave alike under the same choices."""
+        h = hashlib.sha256()
+        for name in sorted(self.factories):
+            h.update(codec.encode((name, self.incarnation[name], name in self.crashed)))
+            node = self.nodes.get(name)
+            if node is not None:
+                h.update(node.state_bytes())
+            p = self.persisters[name]
+            h.update(codec.encode((p.read_state(), p.read_snapshot())))
+        msgs = sorted(codec.encode((e.src, e.dst, e.dst_inc, e.msg), canonical=True)
+                      for e in self.in_flight.values())
+        timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
+        h.update(codec.encode((msgs, timers, sorted(self.blocked),
+                               sorted((c, repr(r.input)) for c, r in self.open_calls.items()))))
+        return h.hexdigest()
+
+    def copy(self) -> World:
+        """An independent copy: stepping one never changes the other."""
+        observers, self.observers = self.observers, []
+        try:
+            dup = copy.deepcopy(self)
+        finally:
+            self.observers = observers
+        return dup
+
+    def event_log_lines(self) -> list[str]:
+        """The event log as JSON lines (byte-identical for the same seed and steps)."""
+        if self.events is None:
+            raise SimError("this World was built with log_events=False")
+        return [json.dumps(e, default=_jsonable, separators=(",", ":")) for e in self.events]
+
+    def operations(self) -> list:
+        """The history as :class:`checker.history.Operation` values (open calls included)."""
+        from checker.history import Operation
+
+        index = {name: i for i, name in enumerate(sorted(self.clients))}
+        return [Operation(client=index[r.client], input=r.input, output=r.output,
+                          call=r.call, ret=r.ret) for r in self.history]
+
+
+_STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",
+             "deafen", "heal", "advance", "invoke", "set_profile"}
+
+
+def _jsonable(v: Any) -> Any:
+    if hasattr(v, "__dataclass_fields__"):
+        return {"type": type(v).__name__, **{f: getattr(v, f) for f in v.__dataclass_fields__}}
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, (set, frozenset)):
+        return sorted(v, key=repr)
+    return repr(v)

@@ -1,0 +1,28 @@
+"""Hypothesis profiles for the whole suite, chosen by FAULTLAB_PROFILE.
+
+* ``ci``   bounded and derandomized: the same examples on every CI run (the default in CI).
+* ``dev``  the default elsewhere: random examples, a little more of them.
+* ``deep`` long exploration for bug hunting: ``FAULTLAB_PROFILE=deep pytest -m "deep or not deep"``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_common = dict(
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much],
+)
+settings.register_profile("ci", max_examples=100, stateful_step_count=50, derandomize=True,
+                          database=None, **_common)
+settings.register_profile("dev", max_examples=150, stateful_step_count=50, **_common)
+settings.register_profile("deep", max_examples=5000, stateful_step_count=200, **_common)
+
+PROFILE = os.environ.get("FAULTLAB_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+if PROFILE not in ("ci", "dev", "deep"):
+    raise SystemExit(f"FAULTLAB_PROFILE must be ci, dev or deep, not {PROFILE!r}")
+settings.load_profile(PROFILE)
