@@ -150,6 +150,7 @@ class World:
         self._queue: list[tuple[int, int, int]] = []
         self._next_id = 0
         self._handling: Envelope | None = None
+        self.last: Envelope | Pending | None = None  # what the latest deliver/fire handled
 
     # ------------------------------------------------------------------ set-up
 
@@ -317,6 +318,7 @@ class World:
         if env.reply:
             c.bytes += env.size
         msg = codec.decode(codec.encode(env.msg)) if self.copy_messages else env.msg
+        self.last = env
         self._event("deliver", env.id)
         self._handling = env
         try:
@@ -359,6 +361,7 @@ class World:
         if p.fire_at > self.now_us:
             self.now_us = p.fire_at
         node = self.nodes[p.node]
+        self.last = p
         if p.kind == _TIMER:
             del self._timer_ids[(p.node, p.name)]
             self.counters.timers_fired += 1
