@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from impl.cli import UserError
 from impl.sim.replay import ReplayError, load_replay, replay
@@ -19,12 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="replay file (.faultlab/replays/*.json)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    p.add_argument("--shrink", action="store_true",
+                   help="first shrink the failure to a minimal list of steps (delta debugging), "
+                   "write it beside FILE as NAME.min.json, then replay that")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         record = load_replay(args.file)
+        if args.shrink:
+            record = _shrink(record, Path(args.file))
         print(f"replaying {record['machine']} seed {record['seed']}: "
               f"{len(record['steps'])} steps")
         on_step = (lambda i, s: print(f"  {i:4d} {s}")) if args.verbose else None
@@ -41,3 +48,18 @@ def run(args: argparse.Namespace) -> int:
     print("same failure as recorded" if outcome.reproduced
           else f"recorded failure was: {outcome.recorded_error}")
     return 1
+
+
+def _shrink(record: dict, path: Path) -> dict:
+    from impl.sim.shrink import shrink
+
+    print(f"shrinking {path} ...", flush=True)
+    try:
+        small = shrink(record)
+    except ValueError as e:
+        raise UserError(f"{path}: cannot shrink: {e}", code=1) from None
+    out = path.with_name(path.stem + ".min.json")
+    out.write_text(json.dumps(small, default=repr) + "\n")
+    print(f"shrunk {small['shrunk_from']} exploration steps to {small['exploration_steps']}: "
+          f"{out}")
+    return small

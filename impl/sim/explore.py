@@ -49,6 +49,7 @@ from impl.sim.world import World
 __all__ = ["WorldMachine", "FAULTS", "replay_dir"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
+SETTLE = "settle"  # the mark a teardown leaves in the World's steps
 REPLAY_FORMAT = 1
 
 
@@ -175,6 +176,7 @@ class WorldMachine(RuleBasedStateMachine):
     def settle_and_check(self) -> None:
         """Heal, restart, go reliable, run until settled, then the end checks."""
         w = self.world
+        w.mark(SETTLE)
         if w.blocked:
             w.heal()
         for name in sorted(w.crashed):
@@ -200,7 +202,7 @@ class WorldMachine(RuleBasedStateMachine):
         except Exception as e:
             path = self.write_replay(e)
             e.add_note(f"faultlab: seed {self.seed}, faults {sorted(self.faults)}; "
-                       f"replay with: faultlab replay {path}")
+                       f"replay with: faultlab replay {path} (add --shrink to minimize it)")
             raise
 
     def write_replay(self, error: BaseException) -> Path:

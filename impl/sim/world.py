@@ -454,6 +454,10 @@ class World:
         self.now_us += max(0, round(seconds * US))
         self._record(("advance", seconds))
 
+    def mark(self, label: str) -> None:
+        """Record a label among the steps (e.g. where a driver's teardown began); no effect."""
+        self._record(("mark", label))
+
     def set_profile(self, profile: NetworkProfile | str) -> None:
         """Switch the network profile for messages sent from now on."""
         if isinstance(profile, str):
@@ -616,7 +620,7 @@ class World:
 
 
 _STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",
-             "deafen", "heal", "advance", "invoke", "set_profile"}
+             "deafen", "heal", "advance", "invoke", "set_profile", "mark"}
 
 
 def _jsonable(v: Any) -> Any:
