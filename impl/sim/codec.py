@@ -31,7 +31,7 @@ import dataclasses
 import struct
 from typing import Any
 
-__all__ = ["encode", "decode", "encoded_size", "register", "CodecError"]
+__all__ = ["encode", "encode_message", "decode", "encoded_size", "register", "CodecError"]
 
 
 class CodecError(ValueError):
@@ -40,6 +40,7 @@ class CodecError(ValueError):
 
 _RECORDS: dict[str, type] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_HEADERS: dict[type, bytes] = {}  # a record's tag, name and field count, encoded once
 
 _NONE, _FALSE, _TRUE, _INT, _FLOAT, _STR, _BYTES, _SEQ, _MAP, _REC, _SET = range(11)
 _pack_double = struct.Struct(">d").pack
@@ -57,7 +58,13 @@ def register(cls: type) -> type:
             f"{known.__module__}.{known.__qualname__} and {cls.__module__}.{cls.__qualname__}"
         )
     _RECORDS[cls.__name__] = cls
-    _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    _FIELDS[cls] = fields = tuple(f.name for f in dataclasses.fields(cls))
+    header = bytearray([_REC])
+    name = cls.__name__.encode()
+    _varint(header, len(name))
+    header += name
+    _varint(header, len(fields))
+    _HEADERS[cls] = bytes(header)
     return cls
 
 
@@ -68,39 +75,58 @@ def _varint(out: bytearray, n: int) -> None:
     out.append(n)
 
 
+_changes: list[type] = []  # types seen by the current encode that decode would not restore
+_SMALL_INTS = [bytes((_INT, (i << 1) if i >= 0 else ((-i << 1) - 1))) for i in range(-64, 64)]
+
+
 def _write(out: bytearray, v: Any, canonical: bool) -> None:
     t = type(v)
     if t is int:
-        out.append(_INT)
-        _varint(out, (v << 1) if v >= 0 else ((-v << 1) - 1))
+        if -64 <= v < 64:
+            out += _SMALL_INTS[v + 64]
+            return
+        z = (v << 1) if v >= 0 else ((-v << 1) - 1)
+        if z < 0x80:
+            out += bytes((_INT, z))
+        else:
+            out.append(_INT)
+            _varint(out, z)
     elif t is str:
         b = v.encode()
-        out.append(_STR)
-        _varint(out, len(b))
+        n = len(b)
+        if n < 0x80:
+            out += bytes((_STR, n))
+        else:
+            out.append(_STR)
+            _varint(out, n)
         out += b
     elif v is None:
         out.append(_NONE)
     elif t is bool:
         out.append(_TRUE if v else _FALSE)
     elif t is tuple or t is list:
-        out.append(_SEQ)
-        _varint(out, len(v))
+        if t is list:
+            _changes.append(t)
+        n = len(v)
+        if n < 0x80:
+            out += bytes((_SEQ, n))
+        else:
+            out.append(_SEQ)
+            _varint(out, n)
         for item in v:
             _write(out, item, canonical)
-    elif t in _FIELDS:
-        name = t.__name__.encode()
-        out.append(_REC)
-        _varint(out, len(name))
-        out += name
-        fields = _FIELDS[t]
-        _varint(out, len(fields))
-        for f in fields:
+    elif t in _HEADERS:
+        out += _HEADERS[t]
+        for f in _FIELDS[t]:
             _write(out, getattr(v, f), canonical)
     elif t is bytes or t is bytearray:
+        if t is bytearray:
+            _changes.append(t)
         out.append(_BYTES)
         _varint(out, len(v))
         out += v
     elif t is dict:
+        _changes.append(t)
         out.append(_MAP)
         _varint(out, len(v))
         if canonical:
@@ -116,19 +142,36 @@ def _write(out: bytearray, v: Any, canonical: bool) -> None:
         out.append(_FLOAT)
         out += _pack_double(v)
     elif t is frozenset or t is set:
+        if t is set:
+            _changes.append(t)
         out.append(_SET)
         _varint(out, len(v))
         for b in sorted(encode(item, canonical=True) for item in v):
             out += b
     elif isinstance(v, int):  # IntEnum, IntFlag and other int subclasses travel as ints
+        _changes.append(t)
         _write(out, int(v), canonical)
     elif isinstance(v, str):
+        _changes.append(t)
         _write(out, str(v), canonical)
     else:
         raise CodecError(
             f"cannot encode {t.__name__}: use None, bool, int, float, str, bytes, "
             "tuple/list, dict, set or a @message dataclass"
         )
+
+
+def encode_message(value: Any) -> tuple[bytes, bool]:
+    """Encode ``value``, and tell whether decoding gives back an equal *immutable* value of
+    the same types (no list, dict, set, bytearray or int/str subclass inside).
+
+    The simulated network uses this to skip the decode copy for such messages: handing the
+    receiver the sender's object is then indistinguishable from handing it a fresh copy.
+    """
+    _changes.clear()
+    out = bytearray()
+    _write(out, value, False)
+    return bytes(out), not _changes
 
 
 def encode(value: Any, *, canonical: bool = False) -> bytes:

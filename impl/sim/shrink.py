@@ -38,7 +38,7 @@ def _key(world: World, step: Sequence[Any]) -> Key:
     op = step[0]
     if op in ("deliver", "drop", "duplicate"):
         e = world.in_flight[step[1]]
-        return (op, e.src, e.dst, codec.encode(e.msg))
+        return (op, e.src, e.dst, e.data)
     if op == "fire":
         p = world.pending[step[1]]
         return (op, p.node, p.kind, p.name, p.dst, codec.encode(p.msg))
@@ -65,7 +65,7 @@ def _resolve(world: World, key: Key) -> list | None:
     op = key[0]
     if op in ("deliver", "drop", "duplicate"):
         for e in world.in_flight.values():
-            if (e.src, e.dst) == key[1:3] and codec.encode(e.msg) == key[3]:
+            if (e.src, e.dst, e.data) == key[1:4]:
                 return [op, e.id]
         return None
     if op == "fire":

@@ -73,7 +73,7 @@ class TraceRecorder:
         last = world.last
         if step[0] == "deliver" and isinstance(last, Envelope):
             line["event"] = {"kind": "message", "src": last.src, "dst": last.dst,
-                             "type": type(last.msg).__name__, "fields": _plain(last.msg)}
+                             "type": type(last.msg).__name__, "fields": _plain(last.received())}
         elif step[0] == "fire" and isinstance(last, Pending):
             line["event"] = ({"kind": "timer", "node": last.node, "name": last.name}
                              if last.is_timer else {"kind": "send-failed", "node": last.node})

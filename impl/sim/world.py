@@ -61,8 +61,18 @@ class Envelope:
     dst_inc: int
     msg: Any
     reply: bool
-    size: int
+    data: bytes  # the message in the wire encoding: its size is what the counters add
     deliver_at: int
+    copy: bool = False  # the receiver must get a decoded copy (the message has mutable parts)
+
+    def received(self) -> Any:
+        """The message as the receiver gets it: a decoded copy when the sender's object could
+        still change (or decodes to other types), else the sender's immutable object."""
+        return codec.decode(self.data) if self.copy else self.msg
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass(slots=True)
@@ -214,8 +224,9 @@ class World:
     def _record(self, step: tuple) -> None:
         if self.steps is not None:
             self.steps.append(step)
-        for observer in self.observers:
-            observer(self, step)
+        if self.observers:
+            for observer in self.observers:
+                observer(self, step)
 
     def _event(self, *fields: Any) -> None:
         if self.events is not None:
@@ -227,18 +238,18 @@ class World:
         if dst not in self.factories:
             raise SimError(f"{ctx.name} sent {type(msg).__name__} to unknown node {dst!r}")
         reply = is_reply(msg)
-        size = codec.encoded_size(msg)
+        data, immutable = codec.encode_message(msg)
         c = self.counters
         c.rpcs += 1
         if not reply:
-            c.bytes += size
+            c.bytes += len(data)
         handling = self._handling
         if handling is not None and handling.src == dst and handling.dst == ctx.name:
             dst_inc = handling.src_inc  # a reply goes to the incarnation that asked
         else:
             dst_inc = self.incarnation[dst]
         env = Envelope(self._new_id(), ctx.name, ctx.incarnation, dst, dst_inc, msg, reply,
-                       size, self.now_us)
+                       data, self.now_us, self.copy_messages and not immutable)
         self._event("send", env.id, ctx.name, dst, msg)
         if (ctx.name, dst) in self.blocked or dst in self.crashed:
             self._lose(env, "unreachable")
@@ -316,8 +327,8 @@ class World:
         c.delivered += 1
         c.received[dst] += 1
         if env.reply:
-            c.bytes += env.size
-        msg = codec.decode(codec.encode(env.msg)) if self.copy_messages else env.msg
+            c.bytes += len(env.data)
+        msg = env.received()
         self.last = env
         self._event("deliver", env.id)
         self._handling = env
@@ -503,20 +514,23 @@ class World:
 
     # ------------------------------------------------------------------ the seeded driver
 
-    def next_event(self) -> tuple[int, int] | None:
-        """The earliest pending event as (kind, id), or None when nothing is pending."""
+    def next_event(self) -> tuple[int, int, int] | None:
+        """The earliest pending event as (time, id, kind), or None when nothing is pending.
+        Queue entries of delivered, dropped, cancelled or re-armed events are discarded."""
         q = self._queue
+        in_flight, pending = self.in_flight, self.pending
         while q:
-            _, eid, kind = q[0]
-            if (eid in self.in_flight) if kind == _MSG else (eid in self.pending):
-                return kind, eid
+            head = q[0]
+            if head[1] in (in_flight if head[2] == _MSG else pending):
+                return head
             heapq.heappop(q)
         return None
 
-    def step(self) -> bool:
-        """Run the earliest pending event; False when nothing is pending."""
+    def step(self, until_us: int | None = None) -> bool:
+        """Run the earliest pending event (if due by ``until_us``); False when there is none."""
         self.start()
-        if self.next_event() is None:
+        head = self.next_event()
+        if head is None or (until_us is not None and head[0] > until_us):
             return False
         _, eid, kind = heapq.heappop(self._queue)
         if kind == _MSG:
@@ -534,27 +548,20 @@ class World:
         seconds pass (False). The clock ends at the deadline when the predicate never held."""
         self.start()
         deadline = self.now_us + round(timeout * US)
-        steps = 0
-        while not predicate():
-            ev = self.next_event()
-            if ev is None or self._time_of(ev) > deadline:
+        step = self.step
+        for _ in range(max_steps):
+            if predicate():
+                return True
+            if not step(deadline):
                 if deadline > self.now_us:
                     self.advance((deadline - self.now_us) / US)
                 return predicate()
-            self.step()
-            steps += 1
-            if steps >= max_steps:
-                raise SimError(f"no progress after {max_steps} steps at t={self.now:.6f}s "
-                               "(a zero-delay message or timer loop?)")
-        return True
+        raise SimError(f"no progress after {max_steps} steps at t={self.now:.6f}s "
+                       "(a zero-delay message or timer loop?)")
 
     def run_for(self, seconds: float) -> None:
         """Run every event due in the next ``seconds`` of virtual time."""
         self.run_until(lambda: False, seconds)
-
-    def _time_of(self, ev: tuple[int, int]) -> int:
-        kind, eid = ev
-        return self.in_flight[eid].deliver_at if kind == _MSG else self.pending[eid].fire_at
 
     def call(self, client: str, input: Any, timeout: float = 10.0) -> Any:
         """Synchronous clerk call: run the World until it returns; its output.
@@ -588,7 +595,7 @@ class World:
                 h.update(node.state_bytes())
             p = self.persisters[name]
             h.update(codec.encode((p.read_state(), p.read_snapshot())))
-        msgs = sorted(codec.encode((e.src, e.dst, e.dst_inc, e.msg), canonical=True)
+        msgs = sorted(codec.encode((e.src, e.dst, e.dst_inc, e.data))
                       for e in self.in_flight.values())
         timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
         h.update(codec.encode((msgs, timers, sorted(self.blocked),

@@ -323,3 +323,30 @@ def test_profiles_compose_with_dataclasses_replace():
     slow_unreliable = dataclasses.replace(UNRELIABLE, max_unreachable_report_ms=7000)
     assert slow_unreliable.request_loss == 0.1 and slow_unreliable.max_unreachable_report_ms == 7000
 
+
+
+@message
+class Batch:
+    items: list
+
+
+def test_messages_with_mutable_parts_arrive_as_copies_of_what_was_sent():
+    w = world(ADVERSARIAL)
+    items = [1, 2]
+    w.contexts["n0"].send("n1", Batch(items))
+    items.append(3)  # the sender changes its list after sending
+
+    got = []
+    w.nodes["n1"].on_message = lambda src, msg: got.append(msg)
+    w.deliver(only_message(w))
+    assert got == [Batch((1, 2))]  # the wire form: what was sent, lists as tuples
+
+
+def test_immutable_messages_are_not_copied_needlessly():
+    w = world(ADVERSARIAL)
+    msg = Req(5)
+    w.contexts["n0"].send("n1", msg)
+    got = []
+    w.nodes["n1"].on_message = lambda src, m: got.append(m)
+    w.deliver(only_message(w))
+    assert got[0] is msg
