@@ -1,0 +1,321 @@
+"""Sequential specifications that histories are checked against.
+
+A model is a deterministic state machine: ``init()`` gives the start state and
+``step(state, input, output)`` says whether ``input`` may produce ``output`` in ``state`` and
+which state follows. States must be hashable and compare by value, because the search caches
+(linearized set, state) pairs. ``output`` is ``UNKNOWN`` for an open operation and must then
+match anything. ``partition`` splits a history into independent sub-histories
+(P-compositionality) so each can be checked alone.
+
+Writing one takes a few lines::
+
+    class Counter(Model):
+        name = "counter"
+        def init(self): return 0
+        def step(self, state, inp, out):
+            if inp["op"] == "incr":
+                return True, state + 1
+            return out is UNKNOWN or out == state, state
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from .history import UNKNOWN, Operation
+
+__all__ = [
+    "MODELS",
+    "UNKNOWN",
+    "CasRegister",
+    "KV",
+    "Model",
+    "Mutex",
+    "Queue",
+    "Register",
+    "SetModel",
+    "get_model",
+]
+
+
+class Model:
+    """Base class with the defaults; subclasses override ``init`` and ``step``."""
+
+    name = "model"
+
+    def init(self) -> Any:
+        """The state before any operation."""
+        return None
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        """Whether ``input`` may return ``output`` in ``state``, and the next state."""
+        raise NotImplementedError
+
+    def partition(self, history: Sequence[Operation]) -> list[list[Operation]] | None:
+        """Independent sub-histories, or None when the history cannot be split."""
+        return None
+
+    # Optional pruning hints. The defaults prune nothing; a model may override both to let
+    # the search drop a branch as soon as a pending read can no longer be satisfied.
+
+    def is_reset(self, input: Any) -> bool:
+        """True when this operation sets the whole state regardless of what it was."""
+        return False
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        """Whether non-reset operations could still turn ``state`` into one where
+        ``input`` may return ``output``. False lets the search drop the branch unless a reset
+        operation can still intervene; when unsure, return True."""
+        return True
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        """Short text for an operation in reports and the HTML view."""
+        if isinstance(input, dict) and "op" in input:
+            args = ", ".join(_show(v) for k, v in input.items() if k != "op")
+            text = f"{input['op']}({args})"
+        else:
+            text = _show(input)
+        if output is not None and output is not UNKNOWN:
+            text += f" -> {_show(output)}"
+        elif output is UNKNOWN:
+            text += " -> ?"
+        return text
+
+    def describe_state(self, state: Any) -> str:
+        """Short text for a state in reports and the HTML view."""
+        return _show(state)
+
+    def __repr__(self) -> str:
+        return f"<model {self.name}>"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nil"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, frozenset):
+        return "{" + ", ".join(sorted(_show(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _matches(output: Any, value: Any) -> bool:
+    return output is UNKNOWN or output == value
+
+
+class Register(Model):
+    """A read/write register: ``{"op": "read"} -> v`` and ``{"op": "write", "value": v}``."""
+
+    name = "register"
+
+    def __init__(self, initial: Any = None) -> None:
+        self.initial = initial
+
+    def init(self) -> Any:
+        return self.initial
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        if input["op"] == "write":
+            return True, input["value"]
+        if input["op"] == "read":
+            return _matches(output, state), state
+        return False, state
+
+    def is_reset(self, input: Any) -> bool:
+        return input.get("op") == "write"
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        return _matches(output, state)  # only writes change a register
+
+
+class CasRegister(Model):
+    """etcd's register: starts absent (None); read, write, and cas returning True/False.
+
+    A cas applies ``to`` exactly when the state equals ``from``; its boolean output must say
+    whether it did. An open cas may or may not have run, so either outcome is allowed.
+    """
+
+    name = "cas-register"
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        op = input["op"]
+        if op == "read":
+            return output is UNKNOWN or output == state, state
+        if op == "write":
+            return True, input["value"]
+        if op == "cas":
+            hit = state == input["from"]
+            if output is UNKNOWN:
+                return True, (input["to"] if hit else state)
+            return (output is True) == hit, (input["to"] if hit else state)
+        return False, state
+
+    def describe_state(self, state: Any) -> str:
+        return "absent" if state is None else _show(state)
+
+
+class KV(Model):
+    """A string key/value map: get (missing key reads ""), put and append; split per key.
+
+    The state is a sorted tuple of (key, value) pairs, so it stays hashable; after
+    partitioning it holds a single key, which keeps each step cheap.
+    """
+
+    name = "kv"
+
+    def init(self) -> Any:
+        return ()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        key = input["key"]
+        cur = ""
+        pos = -1
+        for i, (k, v) in enumerate(state):
+            if k == key:
+                cur = v
+                pos = i
+                break
+        op = input["op"]
+        if op == "get":
+            return output is UNKNOWN or output == cur, state
+        if op == "put":
+            new = input["value"]
+        elif op == "append":
+            new = cur + input["value"]
+        else:
+            return False, state
+        if pos >= 0:
+            return True, state[:pos] + ((key, new),) + state[pos + 1:]
+        return True, tuple(sorted(state + ((key, new),)))
+
+    def is_reset(self, input: Any) -> bool:
+        return input.get("op") == "put"
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        # Appends only extend a value: a get can still succeed if it reads an extension.
+        if input.get("op") != "get" or output is UNKNOWN or not isinstance(output, str):
+            return True
+        key = input["key"]
+        for k, v in state:
+            if k == key:
+                return output.startswith(v)
+        return True
+
+    def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
+        groups: dict[Any, list[Operation]] = defaultdict(list)
+        for op in history:
+            groups[op.input["key"]].append(op)
+        return list(groups.values())
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        op, key = input["op"], input["key"]
+        if op == "get":
+            shown = "?" if output is UNKNOWN or output is None else json.dumps(output)
+            return f"get({json.dumps(key)}) -> {shown}"
+        return f"{op}({json.dumps(key)}, {json.dumps(input.get('value'))})"
+
+    def describe_state(self, state: Any) -> str:
+        return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in state) + "}"
+
+
+class SetModel(Model):
+    """A set: ``add``/``remove`` a value; ``read`` returns all members (any order)."""
+
+    name = "set"
+
+    def init(self) -> Any:
+        return frozenset()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        op = input["op"]
+        if op == "add":
+            return True, state | {_hashable(input["value"])}
+        if op == "remove":
+            return True, state - {_hashable(input["value"])}
+        if op == "read":
+            if output is UNKNOWN:
+                return True, state
+            try:
+                return frozenset(_hashable(v) for v in output) == state, state
+            except TypeError:
+                return False, state
+        return False, state
+
+
+class Queue(Model):
+    """A FIFO queue: ``enqueue`` a value; ``dequeue`` returns the head, or None when empty."""
+
+    name = "queue"
+
+    def init(self) -> Any:
+        return ()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        op = input["op"]
+        if op == "enqueue":
+            return True, state + (_hashable(input["value"]),)
+        if op == "dequeue":
+            head = state[0] if state else None
+            ok = output is UNKNOWN or _hashable(output) == head
+            return ok, state[1:]
+        return False, state
+
+
+class Mutex(Model):
+    """A lock: ``acquire`` succeeds only when free, ``release`` only when held."""
+
+    name = "mutex"
+
+    def init(self) -> Any:
+        return False
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        op = input["op"]
+        if op == "acquire":
+            return not state, True
+        if op == "release":
+            return state, False
+        return False, state
+
+    def describe_state(self, state: Any) -> str:
+        return "held" if state else "free"
+
+
+def _hashable(value: Any) -> Any:
+    """JSON values as hashable ones (lists become tuples), for use inside states."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+#: Built-in models by name; each entry builds a fresh instance.
+MODELS: dict[str, type[Model]] = {
+    "register": Register,
+    "cas-register": CasRegister,
+    "kv": KV,
+    "set": SetModel,
+    "queue": Queue,
+    "mutex": Mutex,
+}
+
+
+def get_model(model: Model | str) -> Model:
+    """A model instance from an instance or a registered name (KeyError names the choices)."""
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str):
+        try:
+            return MODELS[model]()
+        except KeyError:
+            choices = ", ".join(sorted(MODELS))
+            raise KeyError(f"unknown model {model!r} (known: {choices})") from None
+    if hasattr(model, "init") and hasattr(model, "step"):
+        return model  # duck-typed model
+    raise TypeError(f"not a model: {model!r}")
