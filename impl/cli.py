@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from impl.errors import UserError
+
 __all__ = ["main", "UserError", "build_parser"]
 
 COMMAND_MODULES = (
@@ -20,14 +22,6 @@ COMMAND_MODULES = (
     "impl.sim.cli",
     "checker.cli",
 )
-
-
-class UserError(Exception):
-    """A mistake in the command line or its input files; exit code in ``code``."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from impl.cli import UserError
+from impl.errors import UserError
 from impl.sim.replay import ReplayError, load_replay, replay
 
 
