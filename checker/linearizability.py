@@ -8,9 +8,10 @@ algorithm). The set is a Python int used as a bitset.
 
 Pruning rules beyond the classic algorithm, each of which keeps the verdict exact:
 
-* **No-op absorption.** A completed candidate whose step is allowed and leaves the state
-  unchanged (a read that matches, a failed cas) is linearized at once, without branching:
-  moving it to the front of any valid continuation keeps that continuation valid.
+* **Read absorption.** A completed candidate that the model declares read-only (it never
+  changes the state when allowed: a read, a failed cas) and whose step is allowed now is
+  linearized at once, without branching: moving it to the front of any valid continuation
+  keeps that continuation valid.
 * **Open operations are optional.** An open operation whose step would not change the state
   is never tried (it can always be left out). A node whose completed part and state equal an
   exhausted node's, and whose linearized open operations are a superset of that node's, is
@@ -281,6 +282,9 @@ def _search(
              and getattr(type(model), "may_become", None) is not Model.may_become)
     is_reset = getattr(model, "is_reset", None)
     resets = [i for i in range(n) if prune and is_reset is not None and is_reset(inputs[i])]
+    ro = getattr(model, "is_read_only", None)
+    read_only = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
+                 for i in range(n)]
     lin = bytearray(n)
 
     def reset_pending(t: float) -> bool:
@@ -314,7 +318,7 @@ def _search(
                 if not lin[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
                     if ok:
-                        if ns == state:
+                        if ns == state and (is_open[j] or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1
                                 s_bits |= 1 << j
