@@ -1,9 +1,12 @@
-"""Fixtures for the checker tests: where Porcupine's corpus lives, and its expected verdicts."""
+"""Fixtures for the checker tests: where Porcupine's corpus lives, and the repo root.
+
+Test modules get these through fixtures only (no ``import conftest``: the suite has
+several conftest.py files and the name would be ambiguous).
+"""
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -19,17 +22,9 @@ def corpus_dir() -> Path:
     return (REPO / ".." / "shared" / "corpus" / "porcupine").resolve()
 
 
-def expected_verdicts() -> dict[str, str]:
-    """Expected verdict per corpus file, read from the corpus README's table."""
-    readme = corpus_dir() / "README.md"
-    out: dict[str, str] = {}
-    if not readme.is_file():
-        return out
-    for line in readme.read_text().splitlines():
-        m = re.match(r"\|\s*((?:kv|jepsen)/[\w.-]+)\s*\|.*\|\s*(yes|no|—[^|]*)\s*\|\s*$", line)
-        if m and m.group(2) in ("yes", "no"):
-            out[m.group(1)] = "ok" if m.group(2) == "yes" else "illegal"
-    return out
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
 
 
 @pytest.fixture(scope="session")
