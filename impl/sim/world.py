@@ -3,7 +3,8 @@
 Its primitive steps are the only source of nondeterminism in a run:
 
     deliver(m)  drop(m)  duplicate(m)  fire(t)  crash(n)  restart(n)
-    partition(groups)  block(a, b)  isolate(n)  deafen(n)  heal()  advance(dt)  invoke(c, input)
+    partition(groups)  block(a, b)  isolate(n)  deafen(n)  heal()  slow(n, dt)  advance(dt)
+    invoke(c, input)
 
 A driver chooses the steps. The World's own scheduler (``run_until``, ``run_for``) is the
 seeded random driver: messages travel for a delay drawn by the network profile from the
@@ -149,6 +150,7 @@ class World:
         self.in_flight: dict[int, Envelope] = {}
         self.pending: dict[int, Pending] = {}
         self.blocked: set[tuple[str, str]] = set()
+        self.slowed: dict[str, int] = {}  # extra delay (us) of requests sent to a node
         self.counters = Counters()
         self.history: list[CallRecord] = []
         self.open_calls: dict[str, CallRecord] = {}
@@ -258,6 +260,8 @@ class World:
         if delay is None:
             self._lose(env, "lost")
             return
+        if self.slowed and not reply:
+            delay += self.slowed.get(dst, 0)
         env.deliver_at += delay
         self.in_flight[env.id] = env
         heapq.heappush(self._queue, (env.deliver_at, env.id, _MSG))
@@ -460,6 +464,16 @@ class World:
         self._event("heal")
         self._record(("heal",))
 
+    def slow(self, name: str, seconds: float) -> None:
+        """Delay every request sent to ``name`` from now on by ``seconds`` more (0 ends it):
+        the 2015 pbservice tests' delaying proxy in front of a server."""
+        self._known(name)
+        if seconds > 0:
+            self.slowed[name] = round(seconds * US)
+        else:
+            self.slowed.pop(name, None)
+        self._record(("slow", name, seconds))
+
     def advance(self, seconds: float) -> None:
         """Let virtual time pass without any event happening (not even due ones)."""
         self.now_us += max(0, round(seconds * US))
@@ -600,6 +614,8 @@ class World:
         timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
         h.update(codec.encode((msgs, timers, sorted(self.blocked),
                                sorted((c, repr(r.input)) for c, r in self.open_calls.items()))))
+        if self.slowed:
+            h.update(codec.encode(sorted(self.slowed.items())))
         return h.hexdigest()
 
     def copy(self) -> World:
@@ -627,7 +643,7 @@ class World:
 
 
 _STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",
-             "deafen", "heal", "advance", "invoke", "set_profile", "mark"}
+             "deafen", "heal", "slow", "advance", "invoke", "set_profile", "mark"}
 
 
 def _jsonable(v: Any) -> Any:
