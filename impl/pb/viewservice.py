@@ -58,6 +58,7 @@ class ViewServer(Node):
         self.advance_without_ack = advance_without_ack
         self.view = NO_VIEW
         self.acked = False  # the primary of ``view`` pinged with view.num
+        self.primary_restarted = False  # the primary of ``view`` pinged 0 since
         self.last_ping: dict[str, float] = {}
         self.genesis_boot = -1  # boot id of view 1's primary
 
@@ -98,6 +99,7 @@ class ViewServer(Node):
     def _change(self, primary: str, backup: str) -> None:
         self.view = View(self.view.num + 1, primary, backup)
         self.acked = False
+        self.primary_restarted = False
         self.ctx.log("view", num=self.view.num, primary=primary, backup=backup)
 
     def _ping(self, src: str, msg: VSPing) -> None:
@@ -109,9 +111,12 @@ class ViewServer(Node):
         if src == v.primary:
             if msg.viewnum == v.num:
                 self.acked = True
-            elif msg.viewnum == 0 and self._can_change():  # restarted: as if dead
-                self._primary_lost()
-                return
+                self.primary_restarted = False
+            elif msg.viewnum == 0:  # restarted: as good as dead
+                self.primary_restarted = True
+                if self._can_change():
+                    self._primary_lost()
+                    return
         elif src == v.backup and msg.viewnum == 0 and self._can_change():
             self._change(v.primary, self._idle(src))  # restarted backup loses its role
             return
@@ -121,10 +126,7 @@ class ViewServer(Node):
         v = self.view
         if v.backup and self._alive(v.backup):
             self._change(v.backup, self._idle(v.primary))
-        elif self._alive(v.primary):
-            # A restarted primary without a live backup: nobody has the data any more, so
-            # no later view could be correct. The view stays, unacknowledged, for good.
-            self.acked = False
+        # no live backup: nobody else has the data, so the view must stay
 
     def _fill_backup(self) -> None:
         v = self.view
@@ -138,7 +140,7 @@ class ViewServer(Node):
         v = self.view
         if v.num == 0 or not self._can_change():
             return
-        if not self._alive(v.primary):
+        if self.primary_restarted or not self._alive(v.primary):
             self._primary_lost()
         elif v.backup and not self._alive(v.backup):
             self._change(v.primary, self._idle(v.backup))
