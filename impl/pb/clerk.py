@@ -5,7 +5,9 @@ request carries the clerk's sequence number, which the primary uses for at-most-
 execution, so the clerk may resend it as often as it likes. Without an answer within
 ``CLERK_RETRY`` (a lost request or reply, a crashed or partitioned primary, or a server that
 said ``ErrWrongServer``), the clerk asks the viewservice for the current view and sends the
-same request to its primary. In the normal case it never talks to the viewservice, which is
+same request to its primary (``retry`` may be longer for a test that, like the Go tests'
+blocking RPCs, waits for a delayed answer; an error answer is retried after ``CLERK_RETRY``
+anyway). In the normal case it never talks to the viewservice, which is
 what the lab's "Count RPCs to viewserver" test checks.
 
 Calls are the checker's kv inputs: ``{"op": "get", "key": k}`` returns the value ("" when
@@ -36,8 +38,9 @@ __all__ = ["Clerk", "ViewClerk"]
 class Clerk(ClientNode):
     """The pbservice clerk: Get/Put/Append, retried until the primary answers OK."""
 
-    def __init__(self, *, viewservice: str = VIEWSERVICE) -> None:
+    def __init__(self, *, viewservice: str = VIEWSERVICE, retry: float = CLERK_RETRY) -> None:
         self.vs = viewservice
+        self.retry = retry  # how long to wait for an answer (a test may wait like a Go RPC)
         self.primary = ""
         self.seq = 0
         self.request: PBGet | PBPutAppend | None = None
@@ -56,7 +59,7 @@ class Clerk(ClientNode):
             self.ctx.send(self.primary, self.request)
         else:
             self.ctx.send(self.vs, VSGetView())
-        self.ctx.set_timer("retry", CLERK_RETRY)
+        self.ctx.set_timer("retry", self.retry)
 
     def on_timer(self, name: str) -> None:
         if self.request is not None:
@@ -72,7 +75,8 @@ class Clerk(ClientNode):
                 self.ctx.send(self.primary, self.request)
         elif isinstance(msg, PBReply) and msg.seq == self.seq:
             if msg.err != OK:
-                self.primary = ""  # wait for the retry timer, then ask the viewservice
+                self.primary = ""  # ask the viewservice again, after a pause
+                self.ctx.set_timer("retry", min(self.retry, CLERK_RETRY))
                 return
             request, self.request = self.request, None
             self.ctx.cancel_timer("retry")

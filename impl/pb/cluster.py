@@ -12,14 +12,19 @@ import dataclasses
 from typing import Any
 
 from impl.pb.clerk import Clerk, ViewClerk
-from impl.pb.common import VIEWSERVICE, View
+from impl.pb.common import CLERK_RETRY, VIEWSERVICE, View
 from impl.pb.server import PBServer
 from impl.pb.viewservice import ViewServer
 from impl.sim.network import RELIABLE, UNRELIABLE, NetworkProfile
 from impl.sim.world import World
 
-__all__ = ["UNRELIABLE_2015", "Bugs", "build", "add_server", "add_clerk", "add_view_clerk",
-           "vs_view", "server"]
+__all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Bugs", "build", "add_server", "add_clerk",
+           "add_view_clerk", "vs_view", "server"]
+
+#: The 2015 harness on a reliable network: UNIX-domain sockets on one machine, so nothing is
+#: lost, delivery takes up to 1 ms, and a dead peer is noticed within 5 ms.
+RELIABLE_2015 = dataclasses.replace(RELIABLE, name="reliable-2015", max_delay_ms=1,
+                                    max_unreachable_report_ms=5)
 
 #: The 2015 harness's ``setunreliable``: 10 % of requests lost, and of the rest 20 % executed
 #: with the reply lost (about 18 % of all requests); failures to reach a peer are reported at
@@ -45,8 +50,8 @@ def add_server(world: World, name: str, bugs: Bugs = Bugs()) -> None:
         no_duplicate_detection=bugs.no_duplicate_detection))
 
 
-def add_clerk(world: World, name: str) -> None:
-    world.add_client(name, Clerk)
+def add_clerk(world: World, name: str, retry: float = CLERK_RETRY) -> None:
+    world.add_client(name, lambda: Clerk(retry=retry))
 
 
 def add_view_clerk(world: World, name: str, boot: int = 1) -> None:
