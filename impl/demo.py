@@ -67,6 +67,7 @@ def _register_demo(seed: int) -> list[DemoRow]:
 
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
+    ("pb", lambda seed: __import__("impl.pb.demo", fromlist=["demo"]).demo(seed)),
 ]
 
 
