@@ -214,6 +214,12 @@ class PBMachine(WorldMachine):
 
     # ---------------------------------------------------------------- system-specific rules
 
+    def crash_candidates(self) -> list[str]:
+        """Only pbservice servers, and one at a time (see ``crash``)."""
+        if self.world.crashed:
+            return []
+        return [s for s in self._pb_servers() if s not in self.world.crashed]
+
     @precondition(lambda self: "crash" in self.faults and not self.world.crashed)
     @rule(i=st.integers(0, 255))
     def crash(self, i: int) -> None:

@@ -97,6 +97,11 @@ class WorldMachine(RuleBasedStateMachine):
     def end_checks(self) -> None:
         """Checks once the system settled (e.g. the history is linearizable)."""
 
+    def crash_candidates(self) -> list[str]:
+        """Nodes the machine may crash now (default: every server that is up). Override to
+        spare a node the system assumes never fails, or to bound how many are down."""
+        return [n for n in self.world.servers if n not in self.world.crashed]
+
     # ---------------------------------------------------------------- rules
 
     @initialize(seed=st.integers(0, 2**32 - 1), faults=st.frozensets(st.sampled_from(FAULTS)))
@@ -139,8 +144,8 @@ class WorldMachine(RuleBasedStateMachine):
             actions.append(lambda i, j: w.drop(_pick(w.in_flight, i)))
         if "duplicate" in f and w.in_flight:
             actions.append(lambda i, j: w.duplicate(_pick(w.in_flight, i)) and None)
-        up = [n for n in w.servers if n not in w.crashed]
-        if "crash" in f and up:
+        up = self.crash_candidates() if "crash" in f else []
+        if up:
             actions.append(lambda i, j: w.crash(_pick(up, i)))
         if w.crashed:
             actions.append(lambda i, j: w.restart(_pick(sorted(w.crashed), i)))
