@@ -30,6 +30,7 @@ import math
 import os
 import pickle
 import time
+from bisect import bisect_left
 from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -39,15 +40,32 @@ from typing import Any
 from .history import UNKNOWN, Operation
 from .models import Model, get_model
 
-__all__ = ["CheckResult", "PartitionResult", "Verdict", "check", "check_partition"]
+__all__ = ["CheckResult", "PartitionResult", "Pruning", "Verdict", "check", "check_partition"]
 
 #: Histories with at least this many operations (and more than one partition) are
 #: checked in worker processes; smaller ones never pay the process start-up cost.
 PROCESS_THRESHOLD = 20_000
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
-#: How many operations called after the candidates are asked ``may_become`` at each node.
-LOOKAHEAD = 4
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """Switches for the pruning rules (all on by default); for measuring what each is worth.
+
+    Every rule keeps verdicts exact; turning one off only makes some searches slower.
+    """
+
+    read_absorption: bool = True
+    skip_open_noops: bool = True
+    identical_candidates: bool = True
+    open_subsets: bool = True
+    dead_reads: bool = True  # the model's may_become/is_reset hints
+    lookahead: int = 2  # reads of each kind, called after the candidates, asked may_become
+    round_robin: bool = True  # interleave partitions, stop at the first failure
+
+
+DEFAULT_PRUNING = Pruning()
 _CLOCK_EVERY = 512  # nodes between two looks at the clock
 
 
@@ -111,6 +129,7 @@ def check(
     verbose: bool = False,
     partition: bool = True,
     workers: int | None = None,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> CheckResult:
     """Decide whether ``history`` is linearizable with respect to ``model``.
 
@@ -121,7 +140,8 @@ def check(
     ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
     worker processes (1 = in this process); by default processes are used only for large
-    histories with several partitions.
+    histories with several partitions. ``pruning`` switches search rules off, for
+    benchmarks.
     """
     start = time.monotonic()
     m = get_model(model)
@@ -144,10 +164,17 @@ def check(
 
     results: list[PartitionResult] = []
     if use <= 1:
-        results = _round_robin(parts, m, deadline, verbose)
+        if pruning.round_robin or len(parts) == 1:
+            results = _round_robin(parts, m, deadline, verbose, pruning)
+        else:
+            for i, p in enumerate(parts):
+                r = _run_partition(p, m, deadline, verbose, i, pruning)
+                results.append(r)
+                if r.verdict is Verdict.ILLEGAL:
+                    break
     else:
         with ProcessPoolExecutor(max_workers=use) as pool:
-            futs = [pool.submit(_run_partition, p, m, deadline, verbose, i)
+            futs = [pool.submit(_run_partition, p, m, deadline, verbose, i, pruning)
                     for i, p in enumerate(parts)]
             for f in futs:
                 r = f.result()
@@ -174,10 +201,11 @@ def check(
 
 
 def _run_partition(
-    part: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int
+    part: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
-    """Worker-process entry: one whole partition."""
-    gen = _search(part, model, deadline, verbose, index)
+    """One whole partition (also the worker-process entry)."""
+    gen = _search(part, model, deadline, verbose, index, pruning)
     while True:
         try:
             next(gen)
@@ -186,7 +214,8 @@ def _run_partition(
 
 
 def _round_robin(
-    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool
+    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool,
+    pruning: Pruning,
 ) -> list[PartitionResult]:
     """Advance all partitions with a doubling node budget; stop at the first failure.
 
@@ -194,7 +223,7 @@ def _round_robin(
     this avoids spending the whole budget on a hard partition first. Partitions left
     unfinished are not reported.
     """
-    gens = {i: _search(p, model, deadline, verbose, i) for i, p in enumerate(parts)}
+    gens = {i: _search(p, model, deadline, verbose, i, pruning) for i, p in enumerate(parts)}
     done: dict[int, PartitionResult] = {}
     budget = 1
     while gens:
@@ -243,14 +272,15 @@ def check_partition(
     *,
     deadline: float | None = None,
     verbose: bool = False,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
     """Search one partition (no further splitting); ``deadline`` is a time.monotonic() value."""
-    return _run_partition(list(history), model, deadline, verbose, 0)
+    return _run_partition(list(history), model, deadline, verbose, 0, pruning)
 
 
 def _search(
     history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
-    index: int,
+    index: int, pruning: Pruning = DEFAULT_PRUNING,
 ) -> Generator[None, None, PartitionResult]:
     """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes.
 
@@ -275,21 +305,44 @@ def _search(
     for i in range(n):
         if is_open[i]:
             open_mask |= 1 << i
-    has_open = open_mask != 0
+    has_open = open_mask != 0 and pruning.open_subsets
+    skip_open_noops = pruning.skip_open_noops
+    lookahead = pruning.lookahead
     step = model.step
     may_become = getattr(model, "may_become", None)
-    prune = (may_become is not None
+    prune = (pruning.dead_reads and may_become is not None
              and getattr(type(model), "may_become", None) is not Model.may_become)
-    is_reset = getattr(model, "is_reset", None)
-    resets = [i for i in range(n) if prune and is_reset is not None and is_reset(inputs[i])]
     ro = getattr(model, "is_read_only", None)
-    read_only = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
-                 for i in range(n)]
+    reader = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
+              for i in range(n)]
+    read_only = reader if pruning.read_absorption else [False] * n
+    overwrites = getattr(model, "overwrites", None)
+    relevant: dict[Any, list[int]] = {}  # read input -> operations overwriting what it sees
+    frozen_inputs: dict[int, Any] = {}
+    kinds: dict[Any, list[int]] = {}
+    if prune and lookahead > 0:
+        for i in range(n):
+            if reader[i]:
+                fi = frozen_inputs[i] = _freeze(inputs[i])
+                kinds.setdefault(fi, []).append(i)
+    read_kinds = list(kinds.values())
+    if not pruning.identical_candidates:
+        cls = list(range(n))
     lin = bytearray(n)
 
-    def reset_pending(t: float) -> bool:
-        """Whether an unlinearized reset operation can still be placed before time ``t``."""
-        for k in resets:
+    def reset_pending(j: int) -> bool:
+        """Whether an unlinearized operation overwriting what ``j`` observes can still be
+        placed before ``j`` returns."""
+        fj = frozen_inputs.get(j)
+        if fj is None:
+            fj = frozen_inputs[j] = _freeze(inputs[j])
+        ks = relevant.get(fj)
+        if ks is None:
+            inp = inputs[j]
+            ks = relevant[fj] = [] if overwrites is None else [
+                k for k in range(n) if overwrites(inputs[k], inp)]
+        t = rets[j]
+        for k in ks:
             if calls[k] > t:
                 return False
             if not lin[k]:
@@ -318,7 +371,7 @@ def _search(
                 if not lin[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
                     if ok:
-                        if ns == state and (is_open[j] or read_only[j]):
+                        if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1
                                 s_bits |= 1 << j
@@ -332,8 +385,8 @@ def _search(
                                 kids.append((j, ns))
                             elif rets[j] < rets[kids[k][0]]:
                                 kids[k] = (j, ns)
-                    elif (prune and not is_open[j] and not may_become(state, inputs[j], outputs[j])
-                          and not reset_pending(rets[j])):
+                    elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
+                          and not reset_pending(j)):
                         return -1, s_bits, p_call, p_ret, None
                 j += 1
             if not absorbed:
@@ -344,12 +397,14 @@ def _search(
                 return 1, s_bits, p_call, p_ret, None
             minret = rets[ret_order[p_ret]]
         if prune:
-            # Operations called later still constrain the present: a read that will see an
-            # extension of today's value (say) fails now unless a reset can come in between.
-            for q in range(j, min(n, j + LOOKAHEAD)):
-                if (not is_open[q] and not may_become(state, inputs[q], outputs[q])
-                        and not reset_pending(rets[q])):
-                    return -1, s_bits, p_call, p_ret, None
+            # Reads called later still constrain the present: a read that will see an
+            # extension of today's value (say) fails now unless an overwrite can come first.
+            # The next few reads of each kind (same input: same key, say) are asked.
+            for reads in read_kinds:
+                a = bisect_left(reads, j)
+                for q in reads[a:a + lookahead]:
+                    if not may_become(state, inputs[q], outputs[q]) and not reset_pending(q):
+                        return -1, s_bits, p_call, p_ret, None
         if len(kids) > 1:
             kids.sort(key=lambda kid: (rets[kid[0]], kid[0]))
         return 0, s_bits, p_call, p_ret, kids
@@ -372,6 +427,17 @@ def _search(
     def path_of(frames: list[list[Any]]) -> list[tuple[int, Any]]:
         return [(j, fr[1]) for fr in frames for j in fr[6]]
 
+    def note(bits: int, state: Any, p_ret: int) -> None:
+        """Keep the longest partial linearizations (the current stack's path)."""
+        nonlocal best_depth, longest, best_node
+        depth = bits.bit_count()
+        if depth > best_depth:
+            best_depth = depth
+            longest = [path_of(stack)]
+            best_node = (bits, state, p_ret)
+        elif depth == best_depth and len(longest) < MAX_LONGEST:
+            longest.append(path_of(stack))
+
     if done:
         result_verdict = Verdict.OK
         if verbose:
@@ -381,9 +447,7 @@ def _search(
         dom: dict[tuple[int, Any], list[int]] = {}
         not_open = ~open_mask
         if verbose:
-            best_depth = s0.bit_count()
-            longest = [path_of(stack)]
-            best_node = (s0, init, pr0)
+            note(s0, init, pr0)
         while stack:
             fr = stack[-1]
             kids = fr[4]
@@ -419,6 +483,10 @@ def _search(
             added = [j]
             status, bits2, pc, pr, kids2 = expand(bits, ns, fr[2], fr[3], added)
             if status == -1:
+                if verbose:  # a dead end is still a partial linearization worth showing
+                    stack.append([bits2, ns, pc, pr, [], 0, added])
+                    note(bits2, ns, pr)
+                    stack.pop()
                 for x in added:
                     lin[x] = 0
                 continue
@@ -441,13 +509,7 @@ def _search(
                 visited.add(key)
             stack.append([bits2, ns, pc, pr, kids2, 0, added])
             if verbose:
-                depth = bits2.bit_count()
-                if depth > best_depth:
-                    best_depth = depth
-                    longest = [path_of(stack)]
-                    best_node = (bits2, ns, pr)
-                elif depth == best_depth and len(longest) < MAX_LONGEST:
-                    longest.append(path_of(stack))
+                note(bits2, ns, pr)
 
     res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes, index=index)
     if verbose:
