@@ -160,8 +160,9 @@ def test_timeout_gives_unknown():
     ops = [Operation(i, {"op": "write", "value": i}, None, 0, 100) for i in range(22)]
     ops += [Operation(100 + i, {"op": "read"}, i % 3, 10 + i, 11 + i) for i in range(20)]
     ops.append(Operation(99, {"op": "read"}, -1, 101, 102))
+    # 22 concurrent writes, reads cycling through 0, 1, 2: the search space is huge
     r = check(ops, "cas-register", timeout=0.05)
-    assert r.verdict in (Verdict.UNKNOWN, Verdict.ILLEGAL)
+    assert r.verdict is Verdict.UNKNOWN
     assert r.elapsed < 5
 
 
