@@ -252,18 +252,29 @@ def _picklable(obj: Any) -> bool:
 
 
 def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a JSON-like value, used to spot identical operations."""
-    if isinstance(value, dict):
-        return ("{", tuple(sorted(((repr(k), _freeze(v)) for k, v in value.items()))))
+    """A hashable stand-in for a JSON-like value, used to spot identical operations.
+
+    Equal values (by ``==``, as the search cache compares states) give equal results.
+    """
+    if type(value) is dict:
+        try:
+            return frozenset(value.items())  # the common case: scalar values
+        except TypeError:
+            return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return ("[", tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, set | frozenset):
-        return ("#", tuple(sorted(repr(_freeze(v)) for v in value)))
+        try:
+            return ("#", frozenset(value))
+        except TypeError:
+            return ("#", tuple(sorted(repr(_freeze(v)) for v in value)))
     try:
         hash(value)
     except TypeError:
         return ("?", json.dumps(value, sort_keys=True, default=repr))
-    return (type(value).__name__, value)
+    return value
 
 
 def check_partition(
