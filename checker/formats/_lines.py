@@ -65,3 +65,18 @@ def _split(raw: Iterable[Any]) -> Iterator[Any]:
             yield from parts
         else:
             yield item
+
+
+def pop_call(pending: dict[Any, Any], proc: Any, name: str | None, line: int) -> Any:
+    """The pending call a completion closes, or a HistoryFormatError naming the line."""
+    call = pending.pop(proc, None)
+    if call is None:
+        raise HistoryFormatError(name, line, f"process {proc} completes without a call")
+    return call
+
+
+def same_function(f: Any, call_f: Any, call_line: int, name: str | None, line: int) -> None:
+    """A completion must be of the function its call was."""
+    if f != call_f:
+        raise HistoryFormatError(name, line, f"completion {f!r} does not match the call's "
+                                 f"{call_f!r} (line {call_line})")

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
-from ._lines import read_lines
+from ._lines import pop_call, read_lines, same_function
 
 DEFAULT_MODEL = "cas-register"
 
@@ -86,13 +86,8 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
                 raise HistoryFormatError(name, no, "cas needs [from to]")
             pending[proc_raw] = (no, f, value)
             continue
-        call = pending.pop(proc_raw, None)
-        if call is None:
-            raise HistoryFormatError(name, no, f"process {proc_raw} completes without a call")
-        call_no, cf, cvalue = call
-        if cf != f:
-            raise HistoryFormatError(name, no, f"completion :{f} does not match call :{cf} "
-                                     f"(line {call_no})")
+        call_no, cf, cvalue = pop_call(pending, proc_raw, name, no)
+        same_function(f, cf, call_no, name, no)
         inp = _input(f, cvalue)
         proc = int(proc_raw)
         if kind == "info":
