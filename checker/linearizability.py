@@ -20,19 +20,20 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   with the earliest return is tried; the others lead to dominated nodes.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
-independently; worker processes are used only for large histories.
+independently: interleaved in this process (stopping at the first failure), or in worker
+processes for large histories.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import pickle
 import time
 from bisect import bisect_left
 from collections.abc import Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -173,15 +174,7 @@ def check(
                 if r.verdict is Verdict.ILLEGAL:
                     break
     else:
-        with ProcessPoolExecutor(max_workers=use) as pool:
-            futs = [pool.submit(_run_partition, p, m, deadline, verbose, i, pruning)
-                    for i, p in enumerate(parts)]
-            for f in futs:
-                r = f.result()
-                results.append(r)
-                if r.verdict is Verdict.ILLEGAL and not verbose:
-                    pool.shutdown(cancel_futures=True)
-                    break
+        results = _in_processes(parts, m, deadline, verbose, pruning, use)
 
     verdicts = {r.verdict for r in results}
     if Verdict.ILLEGAL in verdicts:
@@ -198,6 +191,27 @@ def check(
         n_ops=len(ops),
         n_partitions=len(parts),
     )
+
+
+def _in_processes(
+    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool,
+    pruning: Pruning, workers: int,
+) -> list[PartitionResult]:
+    """Partitions in worker processes, largest first; the first failure stops the rest."""
+    order = sorted(range(len(parts)), key=lambda i: -len(parts[i]))
+    jobs = [(parts[i], model, deadline, verbose, i, pruning) for i in order]
+    results: list[PartitionResult] = []
+    with multiprocessing.get_context().Pool(workers) as pool:
+        for r in pool.imap_unordered(_run_job, jobs):
+            results.append(r)
+            if r.verdict is Verdict.ILLEGAL:
+                pool.terminate()  # stop the workers still searching
+                break
+    return sorted(results, key=lambda r: r.index)
+
+
+def _run_job(job: tuple[Any, ...]) -> PartitionResult:
+    return _run_partition(*job)
 
 
 def _run_partition(
