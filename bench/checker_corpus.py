@@ -53,13 +53,19 @@ def files(corpus: Path) -> list[str]:
     return names
 
 
+CPU: dict[str, float] = {}  # file -> median CPU seconds of the last run_corpus
+
+
 def time_check(ops, model, runs: int, **kw) -> tuple[float, Verdict, int]:
-    times, verdict, nodes = [], Verdict.UNKNOWN, 0
+    """Median wall time of ``runs`` checks (CPU time of this process kept in CPU["last"])."""
+    times, cpus, verdict, nodes = [], [], Verdict.UNKNOWN, 0
     for _ in range(runs):
-        t = time.perf_counter()
+        c, t = time.process_time(), time.perf_counter()
         r = check(ops, model, **kw)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
         verdict, nodes = r.verdict, r.nodes
+    CPU["last"] = statistics.median(cpus)
     return statistics.median(times), verdict, nodes
 
 
@@ -77,6 +83,7 @@ def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
         med, verdict, nodes = time_check(h.ops, h.model, runs, timeout=cap, pruning=pruning)
         total += med
         per[name] = med
+        CPU[name] = CPU["last"]
         flag = "" if verdict.value == expected(name) else f"  MISMATCH (expected "\
             f"{expected(name)})"
         wrong += bool(flag)
@@ -102,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
 
     total, per, wrong = run_corpus(corpus, args.runs, DEFAULT_PRUNING, None, args.quiet)
     n = len(per)
-    print(f"\nTOTAL {n} files: {total:.3f} s (median of {args.runs} per file); "
-          f"Porcupine 0.85 s -> ratio {total / PORCUPINE_TOTAL:.3f}; verdict mismatches: {wrong}")
+    cpu_total = sum(CPU[name] for name in per)
+    print(f"\nTOTAL {n} files: {total:.3f} s wall, {cpu_total:.3f} s CPU (median of {args.runs} "
+          f"per file); Porcupine 0.85 s -> ratio {total / PORCUPINE_TOTAL:.3f} wall, "
+          f"{cpu_total / PORCUPINE_TOTAL:.3f} CPU; verdict mismatches: {wrong}")
     for name, go in PORCUPINE.items():
-        print(f"  {name}: {per[name]:.4f} s vs Porcupine {go} s -> ratio {per[name] / go:.3f}")
+        print(f"  {name}: {per[name]:.4f} s wall, {CPU[name]:.4f} s CPU vs Porcupine {go} s "
+              f"-> ratio {per[name] / go:.3f} wall, {CPU[name] / go:.3f} CPU")
+    print(f"  load average now: {os.getloadavg()[0]:.2f} (other work on the machine inflates "
+          "wall times; CPU time is this process only)")
 
     print(f"\nWithout partitioning (cap {args.cap:g} s, 1 run each; Porcupine: >120 s, "
           f"target < {NOPART_TARGET:g} s):")
