@@ -336,7 +336,7 @@ def _search(
     step = model.step
     may_become = getattr(model, "may_become", None)
     prune = (pruning.dead_reads and may_become is not None
-             and getattr(type(model), "may_become", None) is not Model.may_become)
+             and getattr(may_become, "__func__", None) is not Model.may_become)
     ro = getattr(model, "is_read_only", None)
     reader = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
               for i in range(n)]

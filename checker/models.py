@@ -337,5 +337,19 @@ def get_model(model: Model | str) -> Model:
             choices = ", ".join(sorted(MODELS))
             raise KeyError(f"unknown model {model!r} (known: {choices})") from None
     if hasattr(model, "init") and hasattr(model, "step"):
-        return model  # duck-typed model
+        return _Adapted(model)
     raise TypeError(f"not a model: {model!r}")
+
+
+class _Adapted(Model):
+    """A duck-typed model (any object with init and step) with the defaults filled in."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", type(inner).__name__)
+        self.init = inner.init  # type: ignore[method-assign]
+        self.step = inner.step  # type: ignore[method-assign]
+        for hook in ("partition", "describe_operation", "describe_state", "is_read_only",
+                     "overwrites", "may_become"):
+            if hasattr(inner, hook):
+                setattr(self, hook, getattr(inner, hook))

@@ -179,3 +179,24 @@ def test_worker_processes_give_the_same_verdict():
     ops.append(Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21))
     assert check(ops, "kv", workers=2).verdict is Verdict.ILLEGAL
     assert check(ops[:-1], "kv", workers=2).verdict is Verdict.OK
+
+
+def test_duck_typed_model_with_hints():
+    class Reg:
+        def init(self):
+            return 0
+
+        def step(self, state, inp, out):
+            if inp["op"] == "write":
+                return True, inp["value"]
+            return out is UNKNOWN or out == state, state
+
+        def is_read_only(self, inp, out):
+            return inp["op"] == "read"
+
+    ops = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
+           Operation(1, {"op": "read"}, 1, 2, 3), Operation(2, {"op": "read"}, 0, 4, 5)]
+    m = get_model(Reg())
+    assert m.name == "Reg" and m.is_read_only({"op": "read"}, 1)
+    assert check(ops[:2], Reg()).verdict is Verdict.OK
+    assert check(ops, Reg(), verbose=True).verdict is Verdict.ILLEGAL
