@@ -54,6 +54,7 @@ def files(corpus: Path) -> list[str]:
 
 
 CPU: dict[str, float] = {}  # file -> median CPU seconds of the last run_corpus
+NODES: dict[str, int] = {}  # file -> search nodes in the last run_corpus
 
 
 def time_check(ops, model, runs: int, **kw) -> tuple[float, Verdict, int]:
@@ -71,7 +72,9 @@ def time_check(ops, model, runs: int, **kw) -> tuple[float, Verdict, int]:
 
 def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
                quiet: bool) -> tuple[float, dict[str, float], int]:
+    """Check every corpus file; returns (total median wall time, per file, mismatches)."""
     total, per, wrong = 0.0, {}, 0
+    NODES.clear()
     loaded = {}
     t0 = time.perf_counter()
     for name in files(corpus):
@@ -84,6 +87,7 @@ def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
         total += med
         per[name] = med
         CPU[name] = CPU["last"]
+        NODES[name] = nodes
         flag = "" if verdict.value == expected(name) else f"  MISMATCH (expected "\
             f"{expected(name)})"
         wrong += bool(flag)
@@ -141,14 +145,20 @@ def main(argv: list[str] | None = None) -> int:
             "no open-subset dominance": replace(DEFAULT_PRUNING, open_subsets=False),
             "open no-ops tried too": replace(DEFAULT_PRUNING, skip_open_noops=False),
             "partitions in order (no round-robin)": replace(DEFAULT_PRUNING, round_robin=False),
+            "all rules off (plain search with cache)": Pruning(
+                read_absorption=False, skip_open_noops=False, identical_candidates=False,
+                open_subsets=False, dead_reads=False, lookahead=0, round_robin=False),
         }
         for label, pr in variants.items():
             t = time.perf_counter()
             sub_total, sub, bad = run_corpus(corpus, 1, pr, args.cap, True)
             wall = time.perf_counter() - t
             worst = max(sub, key=sub.get)
-            print(f"  {label:44} total {sub_total:8.3f} s  worst {worst} {sub[worst]:.3f} s"
-                  f"  mismatches/unknown {bad}  (wall {wall:.1f} s)")
+            cpu = sum(CPU[k] for k in sub)
+            kv = sum(v for k, v in NODES.items() if k.startswith("kv/"))
+            etcd = sum(v for k, v in NODES.items() if k.startswith("jepsen/"))
+            print(f"  {label:42} nodes kv {kv:8d} etcd {etcd:8d}  CPU {cpu:7.3f} s  "
+                  f"worst {worst} {sub[worst]:.3f} s  wrong/capped {bad}  (wall {wall:.1f} s)")
     return 0
 
 
