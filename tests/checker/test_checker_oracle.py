@@ -17,7 +17,7 @@ from checker.history import UNKNOWN, Operation
 from checker.linearizability import Pruning, Verdict, check
 from checker.models import MODELS
 
-N_EXAMPLES = max(300, settings.default.max_examples)
+N_EXAMPLES = max(500, settings.default.max_examples)  # x3 for mutated: 2,500 in all
 
 
 def oracle(ops: list[Operation], model) -> bool:
@@ -185,7 +185,7 @@ def test_constructed_histories_are_linearizable(data, name):
         assert_valid_linearization(part.ops, model, part.linearizations[0], complete=True)
 
 
-@settings(max_examples=N_EXAMPLES * 2)
+@settings(max_examples=N_EXAMPLES * 3)
 @given(data=st.data(), name=st.sampled_from(MODEL_NAMES))
 def test_checker_agrees_with_oracle_on_mutated_histories(data, name):
     ops = data.draw(mutated_history(name))
