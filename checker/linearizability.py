@@ -18,6 +18,11 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   cut too: leaving open operations out never hurts.
 * **Identical candidates.** Among candidates with the same input and output, only the one
   with the earliest return is tried; the others lead to dominated nodes.
+* **Dead reads.** With the model's ``may_become``/``overwrites`` hints, a node is cut as soon
+  as a pending read (a candidate, or one of the next reads of each kind called later) can no
+  longer be satisfied by the time it returns and nothing that overwrites what it sees can
+  still come first.
+* Candidates are tried earliest return first.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
 independently: interleaved in this process (stopping at the first failure), or in worker
