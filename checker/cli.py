@@ -123,6 +123,9 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
           f"{result.elapsed:.3f} s)")
     if not verbose:
         return
+    if len(result.partitions) < result.n_partitions:
+        print(f"  ({result.n_partitions - len(result.partitions)} partitions not finished: the "
+              "search stops at the first failing one)")
     for part in result.partitions:
         if part.verdict is Verdict.OK:
             continue
