@@ -37,7 +37,8 @@ def read_lines(source: Any, name: str | None = None) -> tuple[str | None, list[s
         return name, _decode(bytes(source), name)
     if isinstance(source, list) and all(type(x) is str for x in source):
         text = "\n".join(source)
-        if not _ODD.search(text):  # already clean lines: the common case of a second reader
+        if text.count("\n") == len(source) - 1 and not _ODD.search(text):
+            # already clean lines: the common case of a second reader
             return name, source
     try:
         raw = list(source)
