@@ -48,9 +48,10 @@ from .models import Model, get_model
 
 __all__ = ["CheckResult", "PartitionResult", "Pruning", "Verdict", "check", "check_partition"]
 
-#: Histories with at least this many operations (and more than one partition) are
-#: checked in worker processes; smaller ones never pay the process start-up cost.
-PROCESS_THRESHOLD = 20_000
+#: Partitions still unfinished after this many seconds of in-process search move to worker
+#: processes (when there are several and more than one CPU): quick checks, which are most,
+#: never pay the process start-up cost.
+PROCESS_AFTER = 2.0
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
 
@@ -145,9 +146,9 @@ def check(
     Partitions are searched round-robin and the search stops at the first illegal one, so
     ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
-    worker processes (1 = in this process); by default processes are used only for large
-    histories with several partitions. ``pruning`` switches search rules off, for
-    benchmarks.
+    worker processes (1 = all in this process); by default, partitions still unfinished
+    after ``PROCESS_AFTER`` seconds move to worker processes when several remain.
+    ``pruning`` switches search rules off, for benchmarks.
     """
     start = time.monotonic()
     m = get_model(model)
@@ -161,25 +162,25 @@ def check(
     parts = [p for p in parts if p]
     deadline = None if timeout is None else start + timeout
 
-    if workers is None:
-        use = min(len(parts), os.cpu_count() or 1) if len(ops) >= PROCESS_THRESHOLD else 1
-    else:
-        use = min(max(1, workers), len(parts))
-    if use > 1 and not _picklable(m):
-        use = 1
-
+    cpus = os.cpu_count() or 1
     results: list[PartitionResult] = []
-    if use <= 1:
-        if pruning.round_robin or len(parts) == 1:
-            results = _round_robin(parts, m, deadline, verbose, pruning)
-        else:
-            for i, p in enumerate(parts):
-                r = _run_partition(p, m, deadline, verbose, i, pruning)
-                results.append(r)
-                if r.verdict is Verdict.ILLEGAL:
-                    break
+    if workers is not None and workers > 1 and len(parts) > 1 and _picklable(m):
+        results = _in_processes(parts, list(range(len(parts))), m, deadline, verbose, pruning,
+                                min(workers, len(parts)))
+    elif not pruning.round_robin and len(parts) > 1:
+        for i, p in enumerate(parts):
+            r = _run_partition(p, m, deadline, verbose, i, pruning)
+            results.append(r)
+            if r.verdict is Verdict.ILLEGAL:
+                break
     else:
-        results = _in_processes(parts, m, deadline, verbose, pruning, use)
+        handoff = (workers is None and cpus > 1 and len(parts) > 1 and _picklable(m))
+        until = time.monotonic() + PROCESS_AFTER if handoff else None
+        results, left = _round_robin(parts, m, deadline, verbose, pruning, until)
+        if left:  # several hard partitions: search them in parallel from scratch
+            results += _in_processes(parts, left, m, deadline, verbose, pruning,
+                                     min(cpus, len(left)))
+            results.sort(key=lambda r: r.index)
 
     verdicts = {r.verdict for r in results}
     if Verdict.ILLEGAL in verdicts:
@@ -199,11 +200,11 @@ def check(
 
 
 def _in_processes(
-    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool,
-    pruning: Pruning, workers: int,
+    parts: list[list[Operation]], which: list[int], model: Model, deadline: float | None,
+    verbose: bool, pruning: Pruning, workers: int,
 ) -> list[PartitionResult]:
-    """Partitions in worker processes, largest first; the first failure stops the rest."""
-    order = sorted(range(len(parts)), key=lambda i: -len(parts[i]))
+    """Partitions ``which`` in worker processes, largest first; a failure stops the rest."""
+    order = sorted(which, key=lambda i: -len(parts[i]))
     jobs = [(parts[i], model, deadline, verbose, i, pruning) for i in order]
     results: list[PartitionResult] = []
     with multiprocessing.get_context().Pool(workers) as pool:
@@ -216,7 +217,10 @@ def _in_processes(
 
 
 def _run_job(job: tuple[Any, ...]) -> PartitionResult:
-    return _run_partition(*job)
+    r = _run_partition(*job)
+    if not job[3]:
+        r.ops = []  # not verbose: spare sending the history back
+    return r
 
 
 def _run_partition(
@@ -234,19 +238,24 @@ def _run_partition(
 
 def _round_robin(
     parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool,
-    pruning: Pruning,
-) -> list[PartitionResult]:
+    pruning: Pruning, until: float | None = None,
+) -> tuple[list[PartitionResult], list[int]]:
     """Advance all partitions with a doubling node budget; stop at the first failure.
 
     One illegal partition decides the verdict, and failures are often found quickly, so
     this avoids spending the whole budget on a hard partition first. Partitions left
-    unfinished are not reported.
+    unfinished after a failure are not reported. Past ``until`` (a time.monotonic() value),
+    if two or more partitions are unfinished, their indices are returned instead.
     """
     gens = {i: _search(p, model, deadline, verbose, i, pruning) for i, p in enumerate(parts)}
     done: dict[int, PartitionResult] = {}
     budget = 1
     while gens:
         for i in list(gens):
+            if until is not None and len(gens) > 1 and time.monotonic() > until:
+                for g in gens.values():
+                    g.close()
+                return [done[k] for k in sorted(done)], sorted(gens)
             gen = gens[i]
             try:
                 for _ in range(budget):
@@ -257,9 +266,9 @@ def _round_robin(
                 if stop.value.verdict is Verdict.ILLEGAL:
                     for g in gens.values():
                         g.close()
-                    return [done[k] for k in sorted(done)]
+                    return [done[k] for k in sorted(done)], []
         budget *= 2
-    return [done[k] for k in sorted(done)]
+    return [done[k] for k in sorted(done)], []
 
 
 def _picklable(obj: Any) -> bool:
@@ -457,16 +466,30 @@ def _search(
     def path_of(frames: list[list[Any]]) -> list[tuple[int, Any]]:
         return [(j, fr[1]) for fr in frames for j in fr[6]]
 
+    live = 0  # stack length at the deepest node while it is still on the stack, else 0
+
     def note(bits: int, state: Any, p_ret: int) -> None:
-        """Keep the longest partial linearizations (the current stack's path)."""
-        nonlocal best_depth, longest, best_node
+        """Keep the longest partial linearizations (the current stack's path).
+
+        A new deepest node is copied only when the search backtracks past it (see
+        ``leaving``): going ever deeper then costs nothing.
+        """
+        nonlocal best_depth, longest, best_node, live
         depth = bits.bit_count()
         if depth > best_depth:
             best_depth = depth
-            longest = [path_of(stack)]
+            longest = []
             best_node = (bits, state, p_ret)
-        elif depth == best_depth and len(longest) < MAX_LONGEST:
+            live = len(stack)
+        elif depth == best_depth and len(longest) + (live > 0) < MAX_LONGEST:
             longest.append(path_of(stack))
+
+    def leaving() -> None:
+        """Called before popping the stack: save the deepest path if it is being left."""
+        nonlocal live
+        if live and len(stack) == live:
+            longest.insert(0, path_of(stack))
+            live = 0
 
     if done:
         result_verdict = Verdict.OK
@@ -483,6 +506,8 @@ def _search(
             kids = fr[4]
             k = fr[5]
             if k == len(kids):
+                if verbose:
+                    leaving()
                 stack.pop()
                 for j in fr[6]:
                     lin[j] = 0
@@ -516,6 +541,7 @@ def _search(
                 if verbose:  # a dead end is still a partial linearization worth showing
                     stack.append([bits2, ns, pc, pr, [], 0, added])
                     note(bits2, ns, pr)
+                    leaving()
                     stack.pop()
                 for x in added:
                     lin[x] = 0
@@ -546,6 +572,8 @@ def _search(
         if result_verdict is Verdict.OK:
             res.linearizations = [path_of(stack)]
         else:
+            if live:  # timed out while the deepest node was still on the stack
+                longest.insert(0, path_of(stack[:live]))
             res.linearizations = longest
             if best_node is not None:
                 _explain(res, best_node, calls, rets, ret_order, inputs, outputs, step)
