@@ -200,3 +200,18 @@ def test_duck_typed_model_with_hints():
     assert m.name == "Reg" and m.is_read_only({"op": "read"}, 1)
     assert check(ops[:2], Reg()).verdict is Verdict.OK
     assert check(ops, Reg(), verbose=True).verdict is Verdict.ILLEGAL
+
+
+def test_hard_partitions_move_to_worker_processes(monkeypatch):
+    import checker.linearizability as lin
+
+    monkeypatch.setattr(lin, "PROCESS_AFTER", 0.0)  # hand everything over at once
+    monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)
+    ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
+           for i in range(12)]
+    ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
+    ok = check(ops, "kv", verbose=True)
+    assert ok.verdict is Verdict.OK and len(ok.partitions) == 3
+    assert all(p.ops and p.linearizations for p in ok.partitions)
+    bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
+    assert check(bad, "kv").verdict is Verdict.ILLEGAL
