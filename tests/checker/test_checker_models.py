@@ -205,13 +205,22 @@ def test_duck_typed_model_with_hints():
 def test_hard_partitions_move_to_worker_processes(monkeypatch):
     import checker.linearizability as lin
 
-    monkeypatch.setattr(lin, "PROCESS_AFTER", 0.0)  # hand everything over at once
+    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
     monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)
+    handed: list[list[int]] = []
+    real = lin._in_processes
+
+    def spy(parts, which, *args):
+        handed.append(list(which))
+        return real(parts, which, *args)
+
+    monkeypatch.setattr(lin, "_in_processes", spy)
     ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
            for i in range(12)]
     ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
     ok = check(ops, "kv", verbose=True)
     assert ok.verdict is Verdict.OK and len(ok.partitions) == 3
     assert all(p.ops and p.linearizations for p in ok.partitions)
+    assert handed == [[0, 1, 2]]
     bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
     assert check(bad, "kv").verdict is Verdict.ILLEGAL
