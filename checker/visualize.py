@@ -36,8 +36,11 @@ def _partition_data(part: Any, model: Model) -> dict[str, Any]:
         })
     lins = [[[idx, model.describe_state(state)] for idx, state in lin]
             for lin in part.linearizations]
+    keys = {json.dumps(op.input.get("key")) for op in part.ops if isinstance(op.input, dict)}
+    label = f"key {keys.pop()}" if len(keys) == 1 and "null" not in keys else ""
     return {
         "index": part.index,
+        "label": label,
         "verdict": str(part.verdict),
         "ops": ops,
         "linearizations": lins,
@@ -158,7 +161,7 @@ if (!DATA.partitions.length)
 
 function drawPartition(part, host) {
   const sec = h("section", {class: "partition", "data-index": part.index}, host);
-  h("h2", {}, sec).append(`Partition ${part.index}: `,
+  h("h2", {}, sec).append(`Partition ${part.index}${part.label ? " (" + part.label + ")" : ""}: `,
     h("span", {class: "verdict-" + part.verdict}, null, words[part.verdict] || part.verdict),
     ` (${part.ops.length} operations)`);
   const bar = h("div", {}, sec);
