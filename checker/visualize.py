@@ -172,7 +172,7 @@ function drawPartition(part, host) {
   if (part.failTime !== null) times.add(part.failTime);
   const sorted = [...times].sort((a, b) => a - b);
   const rank = new Map(sorted.map((t, i) => [t, i]));
-  const unit = Math.max(20, Math.min(48, 1400 / Math.max(1, sorted.length)));
+  const unit = Math.max(20, Math.min(110, 1400 / Math.max(1, sorted.length)));
   const X = t => LEFT + 10 + rank.get(t) * unit;
   const end = LEFT + 10 + sorted.length * unit + 40;
   const clients = [...new Set(part.ops.map(o => o.client))].sort(
