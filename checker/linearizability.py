@@ -369,9 +369,9 @@ def _search(
         cls = list(range(n))
     lin = bytearray(n)
 
-    def reset_pending(j: int) -> bool:
-        """Whether an unlinearized operation overwriting what ``j`` observes can still be
-        placed before ``j`` returns."""
+    def reset_pending(j: int, state: Any) -> bool:
+        """Whether an unlinearized operation overwriting what read ``j`` observes can still
+        be placed before ``j`` returns, and leave a state from which ``j`` may succeed."""
         fj = frozen_inputs.get(j)
         if fj is None:
             fj = frozen_inputs[j] = _freeze(inputs[j])
@@ -385,7 +385,9 @@ def _search(
             if calls[k] > t:
                 return False
             if not lin[k]:
-                return True
+                ok, ns = step(state, inputs[k], outputs[k])
+                if ok and may_become(ns, inputs[j], outputs[j]):
+                    return True
         return False
 
     def expand(s_bits: int, state: Any, p_call: int, p_ret: int, added: list[int]):
@@ -425,7 +427,7 @@ def _search(
                             elif rets[j] < rets[kids[k][0]]:
                                 kids[k] = (j, ns)
                     elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
-                          and not reset_pending(j)):
+                          and not reset_pending(j, state)):
                         return -1, s_bits, p_call, p_ret, None
                 j += 1
             if not absorbed:
@@ -442,7 +444,8 @@ def _search(
             for reads in read_kinds:
                 a = bisect_left(reads, j)
                 for q in reads[a:a + lookahead]:
-                    if not may_become(state, inputs[q], outputs[q]) and not reset_pending(q):
+                    if (not may_become(state, inputs[q], outputs[q])
+                            and not reset_pending(q, state)):
                         return -1, s_bits, p_call, p_ret, None
         if len(kids) > 1:
             kids.sort(key=lambda kid: (rets[kid[0]], kid[0]))
