@@ -140,7 +140,7 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
             print(f"  no linearization gets past t={part.fail_time:g}, the return of "
                   f"{_op_text(model, op)}")
         for idx in part.stuck[:10]:
-            print(f"    cannot go next: {_op_text(model, part.ops[idx])}")
+            print(f"    cannot be linearized from there: {_op_text(model, part.ops[idx])}")
 
 
 def _op_text(model: Model, op: Any) -> str:

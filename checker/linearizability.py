@@ -96,8 +96,9 @@ class PartitionResult:
     OK partition), as lists of (op index, state after the op). ``stuck`` are the operations
     that real time allowed next at the end of the longest one but the model refused;
     ``blocking`` is the completed operation whose return bounds that point, and
-    ``fail_time`` its return time: no linearization gets past it. ``index`` is the
-    partition's position in the model's partitioning.
+    ``fail_time`` its return time: no linearization gets past it. ``stuck`` also names the
+    first read called later that can no longer succeed, when that is what ended the search.
+    ``index`` is the partition's position in the model's partitioning.
     """
 
     ops: list[Operation]
@@ -471,6 +472,31 @@ def _search(
 
     live = 0  # stack length at the deepest node while it is still on the stack, else 0
 
+    def explain(res: PartitionResult, bits: int, state: Any, p_ret: int) -> None:
+        """What could not go on at the end of the longest partial linearization: the
+        operations real time allows next that the model refuses, and the reads called later
+        that can no longer succeed (dead-read pruning)."""
+        saved = bytes(lin)
+        for i in range(n):
+            lin[i] = (bits >> i) & 1
+        while p_ret < n_c and lin[ret_order[p_ret]]:
+            p_ret += 1
+        if p_ret < n_c:
+            blocking = ret_order[p_ret]
+            res.blocking, res.fail_time = blocking, rets[blocking]
+            for j in range(n):
+                if not lin[j] and calls[j] <= rets[blocking]:
+                    if not step(state, inputs[j], outputs[j])[0]:
+                        res.stuck.append(j)
+            if prune:
+                for j in range(n):
+                    if (reader[j] and not lin[j] and calls[j] > rets[blocking]
+                            and not may_become(state, inputs[j], outputs[j])
+                            and not reset_pending(j, state)):
+                        res.stuck.append(j)
+                        break
+        lin[:] = saved
+
     def note(bits: int, state: Any, p_ret: int) -> None:
         """Keep the longest partial linearizations (the current stack's path).
 
@@ -579,24 +605,6 @@ def _search(
                 longest.insert(0, path_of(stack[:live]))
             res.linearizations = longest
             if best_node is not None:
-                _explain(res, best_node, calls, rets, ret_order, inputs, outputs, step)
+                explain(res, *best_node)
     res.elapsed = time.monotonic() - start
     return res
-
-
-def _explain(res, node, calls, rets, ret_order, inputs, outputs, step) -> None:
-    """Fill in what could not go next at the end of the longest partial linearization."""
-    bits, state, p_ret = node
-    n = len(calls)
-    while p_ret < len(ret_order) and (bits >> ret_order[p_ret]) & 1:
-        p_ret += 1
-    if p_ret == len(ret_order):
-        return
-    blocking = ret_order[p_ret]
-    res.blocking = blocking
-    res.fail_time = rets[blocking]
-    for j in range(n):
-        if not (bits >> j) & 1 and calls[j] <= rets[blocking]:
-            ok, _ = step(state, inputs[j], outputs[j])
-            if not ok:
-                res.stuck.append(j)

@@ -109,7 +109,7 @@ def test_verbose_explains_failure(files, capsys):
     assert cli.main([str(files[1]), "--verbose"]) == 1
     out = capsys.readouterr().out
     assert "longest partial linearization" in out
-    assert "cannot go next" in out and "read() -> 2" in out
+    assert "cannot be linearized from there" in out and "read() -> 2" in out
 
 
 def test_python_dash_m(files, repo_root):

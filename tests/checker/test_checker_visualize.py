@@ -15,9 +15,10 @@ from checker.linearizability import check
 from checker.visualize import render_html, write_html
 
 OPS = [
-    Operation(0, {"op": "write", "value": 1}, None, 0, 10),
-    Operation(1, {"op": "read"}, 1, 2, 3, {"fault": "partition"}),
-    Operation(2, {"op": "read"}, 0, 4, 5),
+    Operation(0, {"op": "write", "value": 0}, None, 0, 1),
+    Operation(0, {"op": "write", "value": 1}, None, 2, 3),
+    Operation(1, {"op": "read"}, 1, 4, 5, {"fault": "partition"}),
+    Operation(2, {"op": "read"}, 0, 6, 7),  # nothing can write 0 again: not linearizable
     Operation(3, {"op": "write", "value": 2}, None, 1, None),
 ]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -67,12 +68,12 @@ def test_browser_draws_boxes_and_failure_mark(tmp_path):
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_browser_renders_cli_view_of_a_linearizable_history(tmp_path):
-    ok = [OPS[0], OPS[1]]
+    ok = OPS[:3]
     src = tmp_path / "ok.jsonl"
     jsonl.write_history(ok, src, model="register")
     out = tmp_path / "ok.html"
     assert cli_main([str(src), "--html", str(out)]) == 0
     dom = dump_dom(out, tmp_path)
-    assert len(re.findall(r'<rect [^>]*class="op[ "]', dom)) == 2
+    assert len(re.findall(r'<rect [^>]*class="op[ "]', dom)) == 3
     assert "failure-mark" not in dom.split("<script", 1)[0].split("</style>", 1)[1]
-    assert dom.count('class="lin-point"') == 2
+    assert dom.count('class="lin-point"') == 3
