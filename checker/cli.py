@@ -123,6 +123,9 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
           f"{result.elapsed:.3f} s)")
     if not verbose:
         return
+    if len(result.partitions) < result.n_partitions:
+        print(f"  ({result.n_partitions - len(result.partitions)} partitions not finished: the "
+              "search stops at the first failing one)")
     for part in result.partitions:
         if part.verdict is Verdict.OK:
             continue
@@ -137,7 +140,7 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
             print(f"  no linearization gets past t={part.fail_time:g}, the return of "
                   f"{_op_text(model, op)}")
         for idx in part.stuck[:10]:
-            print(f"    cannot go next: {_op_text(model, part.ops[idx])}")
+            print(f"    cannot be linearized from there: {_op_text(model, part.ops[idx])}")
 
 
 def _op_text(model: Model, op: Any) -> str:
