@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from checker.formats import load_history  # noqa: E402
+from checker.history import Operation  # noqa: E402
 from checker.linearizability import DEFAULT_PRUNING, Pruning, Verdict, check  # noqa: E402
 
 PORCUPINE_TOTAL = 0.85
@@ -100,6 +102,28 @@ def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
     return total, per, wrong
 
 
+def open_kv_history(n: int, p_open: float, seed: int) -> list[Operation]:
+    """A kv history on one key, linearizable by construction, with a share of open calls
+    (half of which took effect): what crashed or timed-out clients leave behind."""
+    rng = random.Random(seed)
+    value, ops, t = "", [], 0
+    for i in range(n):
+        t += 10
+        is_open = rng.random() < p_open
+        call, ret = t - rng.randrange(30), None if is_open else t + rng.randrange(30)
+        took = not is_open or rng.random() < 0.5
+        r = rng.random()
+        if r < 0.5:
+            op = "append" if r < 0.45 else "put"
+            v = f"x{i}y"
+            if took:
+                value = value + v if op == "append" else v
+            ops.append(Operation(i % 8, {"op": op, "key": "k", "value": v}, None, call, ret))
+        else:
+            ops.append(Operation(i % 8, {"op": "get", "key": "k"}, value, call, ret or t + 1))
+    return ops
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -136,6 +160,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{'within' if verdict.value == expected(name) and med < NOPART_TARGET else 'MISSES'}"
               f" the target")
 
+    print(f"\nkv, one key, 2000 ops with open calls (cap {args.cap:g} s; the observes hint "
+          "on and off):")
+    for p_open in (0.05, 0.15):
+        ops = open_kv_history(2000, p_open, 1)
+        for label, pr in (("on", DEFAULT_PRUNING), ("off", replace(DEFAULT_PRUNING,
+                                                                     unseen_open=False))):
+            med, verdict, nodes = time_check(ops, "kv", 1, timeout=args.cap, pruning=pr)
+            print(f"  {p_open:.0%} open, unseen-open rule {label:3}: {verdict.value} in "
+                  f"{med:.3f} s ({nodes} nodes)")
+
     if args.ablate:
         print(f"\nAblation: corpus total with one rule off (cap {args.cap:g} s per file, "
               f"1 run; 'unknown' counts the capped files):")
@@ -149,9 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             "no open-subset dominance": replace(DEFAULT_PRUNING, open_subsets=False),
             "open no-ops tried too": replace(DEFAULT_PRUNING, skip_open_noops=False),
             "partitions in order (no round-robin)": replace(DEFAULT_PRUNING, round_robin=False),
+            "no unseen-open rule (observes)": replace(DEFAULT_PRUNING, unseen_open=False),
             "all rules off (plain search with cache)": Pruning(
                 read_absorption=False, skip_open_noops=False, identical_candidates=False,
-                open_subsets=False, dead_reads=False, lookahead=0, round_robin=False),
+                open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
+                unseen_open=False),
         }
         for label, pr in variants.items():
             t = time.perf_counter()

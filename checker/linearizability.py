@@ -22,6 +22,9 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   as a pending read (a candidate, or one of the next reads of each kind called later) can no
   longer be satisfied by the time it returns and nothing that overwrites what it sees can
   still come first.
+* **Unseen open operations.** With the model's ``observes`` hint, an open operation whose
+  effect no read could show is never tried: it did not take effect or was overwritten
+  unseen, so it can be left out.
 * Candidates are tried earliest return first.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
@@ -52,6 +55,7 @@ __all__ = ["CheckResult", "PartitionResult", "Pruning", "Verdict", "check", "che
 #: processes (when there are several and more than one CPU): quick checks, which are most,
 #: never pay the process start-up cost.
 PROCESS_AFTER = 2.0
+_OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
 
@@ -69,6 +73,7 @@ class Pruning:
     open_subsets: bool = True
     dead_reads: bool = True  # the model's may_become/is_reset hints
     lookahead: int = 2  # reads of each kind, called after the candidates, asked may_become
+    unseen_open: bool = True  # the model's observes hint: skip open ops no read shows
     round_robin: bool = True  # interleave partitions, stop at the first failure
 
 
@@ -356,6 +361,20 @@ def _search(
     reader = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
               for i in range(n)]
     read_only = reader if pruning.read_absorption else [False] * n
+    # Open operations whose effect no read could show are never tried: in any valid order
+    # they either did not take effect or were overwritten unseen, so they can be left out.
+    unseen = [False] * n
+    observes = getattr(model, "observes", None)
+    if (pruning.unseen_open and observes is not None and open_mask
+            and getattr(observes, "__func__", None) is not Model.observes):
+        reads = [i for i in range(n) if reader[i]]
+        budget = _OBSERVES_BUDGET  # bounds the cost on huge histories (then: no pruning)
+        for i in range(n):
+            if is_open[i] and budget > 0:
+                budget -= len(reads)
+                unseen[i] = budget > 0 and not any(
+                    rets[r] >= calls[i] and observes(inputs[i], inputs[r], outputs[r])
+                    for r in reads)
     overwrites = getattr(model, "overwrites", None)
     relevant: dict[Any, list[int]] = {}  # read input -> operations overwriting what it sees
     frozen_inputs: dict[int, Any] = {}
@@ -412,7 +431,7 @@ def _search(
             while j < n and calls[j] <= minret:
                 if not lin[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
-                    if ok:
+                    if ok and not unseen[j]:
                         if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1

@@ -78,6 +78,13 @@ class Model:
         about read-only operations."""
         return True
 
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        """Whether this read's output could show the effect of ``input``. Return False only
+        when it cannot; an open operation whose effect no read shows is then never tried
+        (it must have failed, or been overwritten unseen). Only reads can tell: use this hint
+        only when every operation other than reads is allowed in every state."""
+        return True
+
     def describe_operation(self, input: Any, output: Any) -> str:
         """Short text for an operation in reports and the HTML view."""
         if isinstance(input, dict) and "op" in input:
@@ -141,6 +148,9 @@ class Register(Model):
 
     def may_become(self, state: Any, input: Any, output: Any) -> bool:
         return _matches(output, state)  # only writes change a register
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        return _matches(read_output, input.get("value"))
 
 
 class CasRegister(Model):
@@ -222,6 +232,15 @@ class KV(Model):
             if k == key:
                 return output.startswith(v)
         return True
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        if input.get("key") != read_input.get("key"):
+            return False
+        if read_output is UNKNOWN or not isinstance(read_output, str):
+            return True
+        if input.get("op") == "put":
+            return read_output.startswith(input.get("value", ""))
+        return input.get("value", "") in read_output
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
         groups: dict[Any, list[Operation]] = defaultdict(list)
@@ -350,6 +369,6 @@ class _Adapted(Model):
         self.init = inner.init  # type: ignore[method-assign]
         self.step = inner.step  # type: ignore[method-assign]
         for hook in ("partition", "describe_operation", "describe_state", "is_read_only",
-                     "overwrites", "may_become"):
+                     "overwrites", "may_become", "observes"):
             if hasattr(inner, hook):
                 setattr(self, hook, getattr(inner, hook))
