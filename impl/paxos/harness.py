@@ -64,6 +64,8 @@ def attach_trace(world: World, path: str | Path) -> IO[str]:
 
 
 class Tester:
+    __test__ = False  # not a pytest test class
+
     """The 2015 paxos test_test.go helpers over a World of ``npaxos`` peers."""
 
     def __init__(self, npaxos: int, seed: int, *, unreliable: bool = False,
