@@ -47,8 +47,9 @@ __all__ = ["PaxosMachine", "FivePeerMachine", "VolatilePromiseMachine", "IgnoreA
 class PaxosMachine(WorldMachine):
     npeers: ClassVar[int] = 3
     nclerks: ClassVar[int] = 3
-    max_seq: ClassVar[int] = 2
+    max_seq: ClassVar[int] = 1
     flags: ClassVar[dict[str, bool]] = {}
+    _call_strategy: ClassVar[st.SearchStrategy]
 
     @classmethod
     def build_world(cls, seed: int) -> World:
@@ -61,13 +62,16 @@ class PaxosMachine(WorldMachine):
         return world
 
     def call_input(self) -> st.SearchStrategy:
+        """Three starts (with a fresh value) for every done, at a random peer and instance."""
+        cls = type(self)
+        if "_call_strategy" not in cls.__dict__:  # built once per class: building is slow
+            cls._call_strategy = st.tuples(st.integers(0, 3), st.integers(0, cls.npeers - 1),
+                                           st.integers(0, cls.max_seq))
         self.proposals = getattr(self, "proposals", 0) + 1
         value = f"v{self.proposals}"
-        return st.tuples(st.sampled_from(["start", "start", "start", "done"]),
-                         st.sampled_from(self.world.servers),
-                         st.integers(0, self.max_seq)).map(
-            lambda t: {"op": t[0], "peer": t[1], "seq": t[2], "value": value}
-            if t[0] == "start" else {"op": t[0], "peer": t[1], "seq": t[2]})
+        return cls._call_strategy.map(
+            lambda t: {"op": "start", "peer": f"p{t[1]}", "seq": t[2], "value": value}
+            if t[0] < 3 else {"op": "done", "peer": f"p{t[1]}", "seq": t[2]})
 
     @precondition(lambda self: self.world.in_flight or self.world.pending)
     @rule(k=st.integers(1, 12))
@@ -78,6 +82,23 @@ class PaxosMachine(WorldMachine):
             if not self._guard(self.world.step):
                 break
             self._guard(self.check_safety)
+
+    @precondition(lambda self: sum(c not in self.world.open_calls
+                                   for c in self.world.clients) >= 2)
+    @rule(a=st.integers(0, 255), b=st.integers(1, 255), seq=st.integers(0, 255))
+    def contend(self, a: int, b: int, seq: int) -> None:
+        """Dueling proposers: two idle clerks ask two different peers to start one instance."""
+        w = self.world
+        idle = sorted(c for c in w.clients if c not in w.open_calls)
+        peers = w.servers
+        first, second = peers[a % len(peers)], peers[(a + b) % len(peers)]
+        if first == second:
+            second = peers[(a + 1) % len(peers)]
+        s = seq % (self.max_seq + 1)
+        for clerk, peer in ((idle[0], first), (idle[1], second)):
+            self.proposals = getattr(self, "proposals", 0) + 1
+            value = {"op": "start", "peer": peer, "seq": s, "value": f"v{self.proposals}"}
+            self._guard(lambda clerk=clerk, value=value: w.invoke(clerk, value))
 
     @precondition(lambda self: "crash" in self.faults)
     @rule(i=st.integers(0, 255))
