@@ -122,11 +122,14 @@ class Paxos:
             return Fate.DECIDED, self.learner.decided[seq]
         return Fate.PENDING, None
 
-    def done(self, seq: int) -> None:
-        """The application is finished with every instance ``<= seq``."""
-        if seq > self.dones[self.me]:
-            self.dones[self.me] = seq
-            self.save()
+    def done(self, seq: int, *, snapshot: bytes | None = None) -> None:
+        """The application is finished with every instance ``<= seq``.
+
+        A host that keeps a snapshot of what those instances did passes it here, so that the
+        snapshot and the Done value reach the persister in one save."""
+        if seq > self.dones[self.me] or snapshot is not None:
+            self.dones[self.me] = max(seq, self.dones[self.me])
+            self.save(snapshot=snapshot)
             self._update_floor()
 
     def max(self) -> int:
