@@ -55,8 +55,15 @@ def _register_demo(seed: int) -> list[DemoRow]:
     return rows
 
 
+def _paxos_demo(seed: int) -> list[DemoRow]:
+    from impl.paxos.demo import demo
+
+    return demo(seed)
+
+
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
+    ("paxos", _paxos_demo),
 ]
 
 
