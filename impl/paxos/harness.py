@@ -13,7 +13,9 @@ different values; it also remembers every value ever seen decided, so a value th
 after a peer forgot or restarted fails too), ``waitn`` (polls with the lab's back-off from
 10 ms doubling to 1 s, 30 times), ``waitmajority`` and ``checkmax`` (3 s, then at most m
 decided). Every failure message carries the World seed. Traces: pass ``trace=PATH`` or set
-``FAULTLAB_TRACE_DIR`` to write the run's abstract-state trace (JSON lines).
+``FAULTLAB_TRACE_DIR`` to write the run's abstract-state trace (JSON lines); the tester's
+``start``/``done`` calls appear in it as steps ``["start", peer, seq, value]`` and
+``["done", peer, seq]``.
 """
 
 from __future__ import annotations
@@ -106,6 +108,18 @@ class Tester:
 
     def start(self, i: int, seq: int, value: Any) -> None:
         self.px(i).start(seq, value)
+        self._note(("start", self.names[i], seq, value))
+
+    def done(self, i: int, seq: int) -> None:
+        self.px(i).done(seq)
+        self._note(("done", self.names[i], seq))
+
+    def _note(self, step: tuple) -> None:
+        """Tell the World's observers (the trace recorder) about an application call: the
+        lab calls the library directly, which is not a World step but changes state."""
+        self.world.last = None
+        for observer in self.world.observers:
+            observer(self.world, step)
 
     def sleep(self, seconds: float) -> None:
         self.world.run_for(seconds)

@@ -81,9 +81,9 @@ def test_forget(make_tester: MakeTester) -> None:
             t.fatal(f"wrong Min() {t.px(i).min()}; expected 0")
     # everyone Done() -> Min() changes?
     for i in range(n):
-        t.px(i).done(0)
+        t.done(i, 0)
     for i in range(1, n):
-        t.px(i).done(1)
+        t.done(i, 1)
     for i in range(n):
         t.start(i, 8 + i, "xx")
     for _ in range(12):
@@ -117,7 +117,7 @@ def test_many_forget(make_tester: MakeTester, seed: int) -> None:
         seq, i = rng.randrange(maxseq), rng.randrange(n)
         px = t.px(i)
         if seq >= px.min() and px.status(seq)[0] is Fate.DECIDED:
-            px.done(seq)
+            t.done(i, seq)
         for s in range(maxseq):
             t.ndecided(s)
         t.sleep(rng.uniform(0, 0.010))
@@ -153,7 +153,7 @@ def test_forget_mem(make_tester: MakeTester, seed: int) -> None:
     assert m1 > 10 * 1_000_000 > m0, (m0, m1)
     stored1 = sum(t.world.persisters[name].state_size() for name in t.names)
     for i in range(n):
-        t.px(i).done(10)
+        t.done(i, 10)
     for i in range(n):
         t.start(i, 11 + i, "z")
     t.sleep(3.0)
@@ -190,7 +190,7 @@ def test_done_max(make_tester: MakeTester) -> None:
         t.start(0, i, "y")
         t.waitn(i, n)
     for i in range(n):
-        t.px(i).done(10)
+        t.done(i, 10)
     for i in range(n):  # propagate messages so everyone knows about Done(10)
         t.start(i, 10, "z")
     t.sleep(2.0)
