@@ -108,13 +108,7 @@ class Proposer:
         if r.status == DECIDED:
             self.peer.learner.learn(r.seq, r.value, announce=True)
             return
-        if r.status == FORGOTTEN:
-            self.peer.raise_floor(r.floor)
-            return
-        if r.status != OK:
-            p.highest = max(p.highest, r.promised)
-            p.refused.add(src)
-            self._check_refused(p)
+        if self._not_ok(p, src, r):
             return
         p.promises[src] = (r.accepted, r.value)
         if len(p.promises) < self.peer.majority:
@@ -132,17 +126,23 @@ class Proposer:
         p = self._current(r.seq, r.n, ACCEPT)
         if p is None:
             return
-        if r.status == FORGOTTEN:
-            self.peer.raise_floor(r.floor)
-            return
-        if r.status != OK:
-            p.highest = max(p.highest, r.promised)
-            p.refused.add(src)
-            self._check_refused(p)
+        if self._not_ok(p, src, r):
             return
         p.accepted.add(src)
         if len(p.accepted) >= self.peer.majority:
             self.peer.learner.learn(p.seq, p.proposing, announce=True)
+
+    def _not_ok(self, p: Proposal, src: int, r: PaxosPrepareReply | PaxosAcceptReply) -> bool:
+        """Handle a refusal (a higher promise) or a forgotten instance; False if ``ok``."""
+        if r.status == OK:
+            return False
+        if r.status == FORGOTTEN:
+            self.peer.raise_floor(r.floor)
+        else:
+            p.highest = max(p.highest, r.promised)
+            p.refused.add(src)
+            self._check_refused(p)
+        return True
 
     def on_send_failed(self, dst: int, msg: Any) -> None:
         """A request was not delivered: count it as a refusal of the round it belongs to."""
