@@ -45,9 +45,13 @@ def peer_names(n: int) -> list[str]:
 
 
 def build(seed: int = 0, *, npeers: int = 3, clerks: int = 0,
-          profile: NetworkProfile = ADVERSARIAL, **flags: bool) -> World:
-    """A started World with peers p0..p{n-1} (and application clerks c0.. when asked)."""
-    world = World(seed, profile)
+          profile: NetworkProfile = ADVERSARIAL, copy_messages: bool = True,
+          **flags: bool) -> World:
+    """A started World with peers p0..p{n-1} (and application clerks c0.. when asked).
+
+    ``copy_messages=False`` skips the World's encode/decode copy of every delivered message
+    (safe when message values are immutable, as the machine's strings are)."""
+    world = World(seed, profile, copy_messages=copy_messages)
     names = peer_names(npeers)
     for i, name in enumerate(names):
         world.add_node(name, lambda i=i: PaxosNode(names, i, **flags))

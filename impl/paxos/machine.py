@@ -53,7 +53,7 @@ class PaxosMachine(WorldMachine):
     @classmethod
     def build_world(cls, seed: int) -> World:
         world = build(seed, npeers=cls.npeers, clerks=cls.nclerks, profile=ADVERSARIAL,
-                      **cls.flags)
+                      copy_messages=False, **cls.flags)
         folder = os.environ.get("FAULTLAB_TRACE_DIR")
         if folder:
             world.trace_file = attach_trace(  # type: ignore[attr-defined]
@@ -124,20 +124,22 @@ class PaxosMachine(WorldMachine):
 
     # ---------------------------------------------------------------- what was asked
 
-    def _proposed(self) -> dict[int, set[Any]]:
-        out: dict[int, set[Any]] = {}
-        for r in self.world.history:
+    def _asked(self) -> tuple[dict[int, set[Any]], dict[str, int]]:
+        """From the clerk calls so far: the values proposed per instance, and the highest
+        Done each peer's application asked for (an upper bound on its Done)."""
+        history = self.world.history
+        cached = self.__dict__.get("_asked_cache")
+        if cached is not None and cached[0] == len(history):
+            return cached[1], cached[2]
+        proposed: dict[int, set[Any]] = {}
+        done = dict.fromkeys(self.world.servers, -1)
+        for r in history:
             if r.input["op"] == "start":
-                out.setdefault(r.input["seq"], set()).add(r.input["value"])
-        return out
-
-    def _requested_done(self) -> dict[str, int]:
-        """The highest Done each peer's application asked for (an upper bound on its Done)."""
-        out = dict.fromkeys(self.world.servers, -1)
-        for r in self.world.history:
-            if r.input["op"] == "done":
-                out[r.input["peer"]] = max(out[r.input["peer"]], r.input["seq"])
-        return out
+                proposed.setdefault(r.input["seq"], set()).add(r.input["value"])
+            else:
+                done[r.input["peer"]] = max(done[r.input["peer"]], r.input["seq"])
+        self._asked_cache = (len(history), proposed, done)
+        return proposed, done
 
     def _peers(self) -> dict[str, Paxos]:
         w = self.world
@@ -151,7 +153,7 @@ class PaxosMachine(WorldMachine):
         promised: dict[tuple[str, int], int] = self.__dict__.setdefault("promised", {})
         votes: dict[tuple[int, int, Any], set[str]] = self.__dict__.setdefault("votes", {})
         chosen: dict[int, tuple[int, Any]] = self.__dict__.setdefault("chosen", {})
-        proposed = self._proposed()
+        proposed, requested_done = self._asked()
         peers = self._peers()
         majority = self.npeers // 2 + 1
         for name, px in peers.items():
@@ -189,7 +191,7 @@ class PaxosMachine(WorldMachine):
                 assert seq not in chosen or chosen[seq][1] == value, (
                     f"Agreement violated: {name} learned {value!r} for instance {seq}, but "
                     f"a majority accepted {chosen[seq][1]!r} in ballot {chosen[seq][0]}")
-        bound = min(self._requested_done().values()) + 1
+        bound = min(requested_done.values()) + 1
         for name, px in self._peers().items():
             assert px.floor <= bound, (
                 f"forgetting too early: {name} forgot instances below {px.floor}, but some "
@@ -198,10 +200,9 @@ class PaxosMachine(WorldMachine):
     def settled(self) -> bool:
         if self.world.open_calls:
             return False
-        started = {r.input["seq"] for r in self.world.history if r.input["op"] == "start"}
-        done = self._requested_done()
+        proposed, done = self._asked()
         for name, px in self._peers().items():
-            for seq in started:
+            for seq in proposed:
                 if px.status(seq)[0] is Fate.PENDING and seq > done[name]:
                     return False
         return True
