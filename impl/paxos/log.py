@@ -5,11 +5,14 @@ Log index ``i`` (from 1, as in Raft) is Paxos instance ``i - 1``. A service embe
 :mod:`impl.consensus`):
 
 * ``start(command) -> (index, term, True)`` proposes ``command`` in the first instance this
-  peer knows to be free. Every peer may propose (``is_leader`` is always True). ``term`` is a
-  number unique to this proposal (``k * npeers + me + 1`` for this peer's k-th proposal,
-  persisted), and the proposal succeeded if and only if the :class:`ApplyMsg` for ``index``
-  carries ``command_term == term``: when another peer's proposal or a no-op wins the instance,
-  the ApplyMsg there carries another term and the service knows its command lost.
+  peer knows to be free. Every peer may propose (``is_leader`` is always True). ``term`` is
+  this peer's term for the current incarnation, ``epoch * npeers + me + 1``, where ``epoch``
+  is persisted and bumped at every start of the peer: no two peers and no two incarnations
+  share a term, and one incarnation never proposes twice in one instance (it always picks an
+  instance above every one it knows), so ``(index, term)`` identifies the proposal. It
+  succeeded if and only if the :class:`ApplyMsg` for ``index`` carries
+  ``command_term == term``: when another peer's proposal or a no-op wins the instance, the
+  ApplyMsg there carries another term and the service knows its command lost.
 * The ``apply`` callback gets every decided entry once per incarnation, in index order with
   no gaps. Holes are filled with **no-ops**: when a later instance is known but the next one
   to apply has stayed undecided for a tick (``paxos:log``, every 50 ms), this peer proposes a
@@ -20,7 +23,9 @@ Log index ``i`` (from 1, as in Raft) is Paxos instance ``i - 1``. A service embe
   and ``done(index - 1)`` are saved together, and once every peer did the same, Paxos forgets
   the instances. After a restart the log hands the snapshot to ``apply`` first
   (``snapshot_valid=True``) and continues with the entries after it.
-* ``get_state() -> (term, True)``: the latest term this peer handed out.
+* ``get_state() -> (term, True)``: the term of this incarnation; it does not change while a
+  proposal is pending, so a service that compares it with the term ``start`` returned (as
+  Raft services do) never takes a pending proposal for a lost one.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ class PaxosLog:
         self.apply_cb = apply
         self.px = Paxos(ctx, peers, me, on_decide=self._on_decide, **flags)
         self.applied = 0          # highest index handed to the service
-        self.proposals = 0        # how many terms this peer handed out (persisted)
+        self.epoch = 0            # incarnations of this peer so far (persisted)
+        self.term = 0
         self.snapshot_index = 0
         self.snapshot_term = 0
         self._ready = False
@@ -75,9 +81,11 @@ class PaxosLog:
     def on_start(self) -> None:
         self.px.on_start()
         saved = self.px.app_state or {}
-        self.proposals = saved.get("proposals", 0)
+        self.epoch = saved.get("epoch", 0) + 1
+        self.term = self.epoch * self.npeers + self.me + 1
         self.snapshot_index = saved.get("snapshot_index", 0)
         self.snapshot_term = saved.get("snapshot_term", 0)
+        self._save_app()  # the new epoch is durable before any proposal uses its term
         snap = self.ctx.persister.read_snapshot()
         if self.snapshot_index > 0:
             self.apply_cb(ApplyMsg(snapshot_valid=True, snapshot=snap,
@@ -103,14 +111,11 @@ class PaxosLog:
 
     def start(self, command: Any) -> tuple[int, int, bool]:
         seq = max(self.px.max() + 1, self.px.min(), self.applied)
-        self.proposals += 1
-        term = self.proposals * self.npeers + self.me + 1
-        self._save_app()
-        self.px.start(seq, LogEntry(term, command))
-        return seq + 1, term, True
+        self.px.start(seq, LogEntry(self.term, command))
+        return seq + 1, self.term, True
 
     def get_state(self) -> tuple[int, bool]:
-        return self.proposals * self.npeers + self.me + 1 if self.proposals else 0, True
+        return self.term, True
 
     def snapshot(self, index: int, data: bytes) -> None:
         if index <= self.snapshot_index or index > self.applied:
@@ -127,7 +132,7 @@ class PaxosLog:
     # ------------------------------------------------------------------ internals
 
     def _save_app(self, *, write: bool = True) -> None:
-        self.px.app_state = {"proposals": self.proposals, "snapshot_index": self.snapshot_index,
+        self.px.app_state = {"epoch": self.epoch, "snapshot_index": self.snapshot_index,
                              "snapshot_term": self.snapshot_term}
         if write:
             self.px.save()

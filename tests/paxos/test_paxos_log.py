@@ -143,7 +143,13 @@ def test_log_success_iff_term_matches(seed: int) -> None:
     c.world.run_for(1.0)
     command, term = c.committed[1]
     assert (command, term) in (("a", t1), ("b", t2))
-    assert c.node(2).log.get_state()[1] is True
+    assert c.node(0).log.get_state() == (t1, True)  # unchanged while "a" was pending
+    # a peer's next proposal goes above every instance it knows, under the same term
+    i3, t3, _ = c.node(0).log.start("c")
+    assert i3 > i1 and t3 == t1
+    c.world.crash("p0")
+    c.world.restart("p0")
+    assert c.node(0).log.get_state()[0] not in (t1, t2), "a new incarnation needs a new term"
 
 
 def test_log_fills_holes_with_noops(seed: int) -> None:
