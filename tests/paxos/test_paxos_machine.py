@@ -2,9 +2,10 @@
 
 ``test_paxos_machine`` explores the correct implementation under the active profile
 (``FAULTLAB_PROFILE``; CI: ci = 100 examples of 50 steps, derandomized). Each seeded-bug test
-runs the same machine on a buggy peer under the same profile and asserts that it fails with
-the expected violation, that the failure was shrunk (the replay file Hypothesis wrote last
-is the shrunk counterexample) and that replaying that file reproduces it.
+runs the same machine on a buggy peer under the ci profile whatever the active one (so it is
+deterministic everywhere) and asserts that it fails with the expected violation, that the
+failure was shrunk (the replay file Hypothesis wrote last is the shrunk counterexample) and
+that replaying that file reproduces it.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def test_seeded_bug_is_caught(machine: type[PaxosMachine], violation: str, tmp_p
                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
     with pytest.raises(AssertionError) as caught:
-        run_state_machine_as_test(
-            machine, settings=settings(phases=NO_EXPLAIN, report_multiple_bugs=False))
+        run_state_machine_as_test(machine, settings=settings(
+            settings.get_profile("ci"), phases=NO_EXPLAIN, report_multiple_bugs=False))
     assert violation in str(caught.value)
     record = load_replay(tmp_path / f"{machine.__name__}.json")
     assert violation in record["error"]
