@@ -7,6 +7,7 @@ The seed is printed first, so any row can be reproduced with ``faultlab demo --s
 from __future__ import annotations
 
 import argparse
+import importlib
 import random
 import time
 from collections.abc import Callable
@@ -72,9 +73,19 @@ def _verdict_text(verdict: object) -> str:
             "unknown": "unknown (checker timed out)"}[str(verdict)]
 
 
+def _lazy(module: str) -> Callable[[int], list[DemoRow]]:
+    """A system's ``demo(seed)``, imported only when it runs (keeps ``--help`` fast)."""
+
+    def run_demo(seed: int) -> list[DemoRow]:
+        return importlib.import_module(module).demo(seed)
+
+    return run_demo
+
+
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
-    ("pb", lambda seed: __import__("impl.pb.demo", fromlist=["demo"]).demo(seed)),
+    ("pb", _lazy("impl.pb.demo")),
+    ("paxos", _lazy("impl.paxos.demo")),
 ]
 
 
