@@ -3,17 +3,15 @@ a short Hypothesis exploration of the correct peers, and one seeded bug caught a
 
 from __future__ import annotations
 
-import os
+import json
 import random
-import tempfile
-from pathlib import Path
-
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from impl.demo import DemoRow
 from impl.paxos.harness import Tester
 from impl.paxos.machine import MiscountedMajorityMachine, PaxosMachine
+from impl.sim.explore import explore
+from impl.sim.replay import load_replay
+from impl.sim.shrink import shrink
 
 __all__ = ["demo"]
 
@@ -57,28 +55,17 @@ def _lots(seed: int) -> DemoRow:
     )
 
 
-def _explore(machine: type[PaxosMachine], examples: int, bug: bool) -> DemoRow:
-    folder = tempfile.mkdtemp(prefix="faultlab-paxos-")
-    old = os.environ.get("FAULTLAB_REPLAY_DIR")
-    os.environ["FAULTLAB_REPLAY_DIR"] = folder
-    error = None
-    try:
-        run_state_machine_as_test(machine, settings=settings(
-            max_examples=examples, stateful_step_count=50, derandomize=True, database=None,
-            deadline=None, report_multiple_bugs=False, print_blob=False,
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck)))
-    except AssertionError as e:
-        error = str(e).splitlines()[0]
-    finally:
-        if old is None:
-            del os.environ["FAULTLAB_REPLAY_DIR"]
-        else:
-            os.environ["FAULTLAB_REPLAY_DIR"] = old
-    replay = Path(folder) / f"{machine.__name__}.json"
+def _explore(machine: type[PaxosMachine], seed: int, examples: int, bug: bool) -> DemoRow:
+    """Hypothesis exploration seeded by the demo's seed; a failure is shrunk and saved."""
+    result = explore(machine, seed=seed, examples=examples)
+    error = result.error.splitlines()[0] if result.error else None
+    if error and result.replay is not None:
+        small = shrink(load_replay(result.replay))
+        saved = result.replay.with_name(result.replay.stem + ".min.json")
+        saved.write_text(json.dumps(small, default=repr) + "\n")
+        error += f"; shrunk to {small['exploration_steps']} steps: {saved}"
     if bug:
-        verdict = (f"caught: {error}; shrunk replay {replay}" if error
-                   else "NOT caught")
+        verdict = f"caught: {error}" if error else "NOT caught"
     else:
         verdict = error or "no violation"
     return DemoRow(
@@ -92,5 +79,5 @@ def _explore(machine: type[PaxosMachine], examples: int, bug: bool) -> DemoRow:
 
 
 def demo(seed: int) -> list[DemoRow]:
-    return [_lots(seed), _explore(PaxosMachine, 30, False),
-            _explore(MiscountedMajorityMachine, 30, True)]
+    return [_lots(seed), _explore(PaxosMachine, seed, 30, False),
+            _explore(MiscountedMajorityMachine, seed, 30, True)]
