@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["bucket", "intermediate_name", "output_name", "atomic_write", "group",
            "write_map_output", "read_reduce_input", "format_output", "output_lines",
-           "output_files", "intermediate_files", "TMP_PREFIX"]
+           "output_files", "intermediate_files", "split_file", "TMP_PREFIX"]
 
 TMP_PREFIX = ".mr-tmp-"
 
@@ -144,3 +144,21 @@ def _lines(path: Path) -> Iterator[str]:
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
             yield line.rstrip("\n")
+
+
+def split_file(path: Path, n: int, outdir: Path) -> list[Path]:
+    """Split ``path`` at line boundaries into ``n`` files of about equal size (the 2015 master
+    split its one input into ``nMap`` chunks); returns the chunk paths in order."""
+    data = path.read_bytes()
+    chunks: list[Path] = []
+    start = 0
+    for i in range(n):
+        end = len(data) if i == n - 1 else max(start, (i + 1) * len(data) // n)
+        if i < n - 1:
+            nl = data.find(b"\n", end)
+            end = len(data) if nl < 0 else nl + 1
+        chunk = outdir / f"{path.name}.split-{i}"
+        chunk.write_bytes(data[start:end])
+        chunks.append(chunk)
+        start = end
+    return chunks

@@ -49,14 +49,14 @@ class SimJob:
         return node if isinstance(node, Worker) else None
 
     def add_worker(self, name: str | None = None, *, app: App | str | None = None,
-                   max_rpcs: int | None = None) -> str:
+                   max_tasks: int | None = None, worker_class: type[Worker] = Worker) -> str:
         """Start one more worker (named ``w<k>`` by default); it may join a running job."""
         name = name or f"w{len(self.workers)}"
         the_app = self.app if app is None else (load_app(app) if isinstance(app, str) else app)
         workdir = self.workdir
 
         def factory() -> Worker:
-            return Worker(the_app, workdir, max_rpcs=max_rpcs, is_alive=self.is_alive)
+            return worker_class(the_app, workdir, max_tasks=max_tasks, is_alive=self.is_alive)
 
         self.workers.append(name)
         self.world.add_node(name, factory)
@@ -91,7 +91,8 @@ def build_job(
     profile: NetworkProfile = RELIABLE,
     task_timeout: float = 10.0,
     linger: float = 1.0,
-    max_rpcs: int | None = None,
+    max_tasks: int | None = None,
+    worker_class: type[Worker] = Worker,
     log_events: bool = False,
 ) -> SimJob:
     """A started World with a coordinator over ``files`` and ``workers`` workers."""
@@ -102,7 +103,7 @@ def build_job(
     job = SimJob(world, Path(workdir), load_app(app) if isinstance(app, str) else app,
                  file_names, n_reduce)
     for _ in range(workers):
-        job.add_worker(max_rpcs=max_rpcs)
+        job.add_worker(max_tasks=max_tasks, worker_class=worker_class)
     world.start()
     return job
 

@@ -37,8 +37,12 @@ COORDINATOR = "coordinator"
 
 
 class Worker(Node):
-    """See the module docstring. ``max_rpcs`` makes the worker die (exit code 1) when it
-    would send its request number ``max_rpcs + 1``: the 2015 tests' failing workers."""
+    """See the module docstring.
+
+    ``max_tasks`` makes the worker die (exit code 1) when it is handed a task after it was
+    already handed ``max_tasks``, holding that task: the 2015 tests' worker that "dies after
+    10 RPCs" accepted ten jobs and then failed the eleventh, which had to go elsewhere.
+    """
 
     def __init__(
         self,
@@ -49,7 +53,7 @@ class Worker(Node):
         poll: float = 0.2,
         retry: float = 1.0,
         give_up: float = 10.0,
-        max_rpcs: int | None = None,
+        max_tasks: int | None = None,
         worker_id: str | None = None,
         is_alive: Callable[[str], bool] | None = None,
         on_exit: Callable[[int], None] | None = None,
@@ -58,7 +62,8 @@ class Worker(Node):
         self.workdir = Path(workdir)
         self.coordinator = coordinator
         self.poll, self.retry, self.give_up = poll, retry, give_up
-        self.max_rpcs = max_rpcs
+        self.max_tasks = max_tasks
+        self.tasks_received = 0
         self.worker_id = worker_id
         self.is_alive = is_alive
         self.on_exit = on_exit
@@ -103,9 +108,6 @@ class Worker(Node):
     def _call(self, msg: MrAskTask | MrReport) -> None:
         if self.stopped:
             return
-        if self.max_rpcs is not None and self.rpcs >= self.max_rpcs:
-            self._exit(1)
-            return
         self.rpcs += 1
         self.request = msg
         self.ctx.send(self.coordinator, msg)
@@ -125,6 +127,10 @@ class Worker(Node):
             elif msg.kind == WAIT:
                 self.ctx.set_timer("poll", self.poll)
             elif msg.kind in (MAP, REDUCE):
+                self.tasks_received += 1
+                if self.max_tasks is not None and self.tasks_received > self.max_tasks:
+                    self._exit(1)
+                    return
                 self.task = msg
                 self.running = self._run_map(msg) if msg.kind == MAP else self._run_reduce(msg)
                 self._resume()
