@@ -215,6 +215,13 @@ class RegisterMachine(WorldMachine):
         stale = stale_reads(self.world.history)
         assert not stale, f"stale read: {stale[0]}"
 
+    def end_checks(self) -> None:
+        from checker.linearizability import Verdict, check
+        from checker.models import Register
+
+        result = check(self.world.operations(), Register(""), timeout=10)
+        assert result.verdict != Verdict.ILLEGAL, "history is not linearizable"
+
 
 class BuggyRegisterMachine(RegisterMachine):
     """The same exploration of the seeded bug (the primary acknowledges too early)."""

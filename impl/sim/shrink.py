@@ -150,4 +150,16 @@ def shrink(record: dict, *, max_runs: int = 2000) -> dict:
     small = _ddmin(keys, fails)
     error, steps = _run(cls, record, small)
     return {**record, "steps": steps, "error": error, "shrunk_from": len(keys),
-            "exploration_steps": len(small)}
+            "exploration_steps": len(small), "described": [describe(k) for k in small]}
+
+
+def describe(key: Key) -> str:
+    """A step as a person reads it: ``deliver Write c0 -> primary``."""
+    op = key[0]
+    if op in ("deliver", "drop", "duplicate"):
+        msg = codec.decode(key[3])
+        return f"{op} {type(msg).__name__} {key[1]} -> {key[2]}: {msg}"
+    if op == "fire":
+        _, node, kind, name, dst, _msg = key
+        return f"fire timer {name!r} at {node}" if name else f"{node} learns a send to {dst} failed"
+    return " ".join(str(_thaw(a)) for a in key)

@@ -85,3 +85,18 @@ def test_bad_replay_files_are_one_line_errors(replays, capsys, content, problem)
     assert main(["replay", str(path)]) == 3
     err = capsys.readouterr().err
     assert problem in err and err.count("\n") == 1
+
+
+def test_explore_command_finds_shrinks_and_explains_the_seeded_bug(replays, capsys):
+    assert main(["explore", "register-bug-early-ack", "--seed", "1", "--examples", "300"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED: AssertionError: stale read" in out
+    record = load_replay(replays / "BuggyRegisterMachine.min.json")
+    assert record["exploration_steps"] <= 8
+    assert "deliver WriteOk primary -> c0" in out  # the early reply is in the explanation
+    assert replay(record).reproduced
+
+
+def test_explore_command_passes_the_correct_register(replays, capsys):
+    assert main(["explore", "register", "--seed", "1", "--examples", "60"]) == 0
+    assert "no failure found" in capsys.readouterr().out
