@@ -70,7 +70,7 @@ class Coordinator(Node):
         self.duplicate_reports = 0
         self.jobs_by_worker: dict[str, int] = {}   # completions credited to each worker
         self.reported_jobs: dict[str, int] = {}    # each worker's own latest count
-        self._answered: dict[str, tuple[int, Any]] = {}  # worker -> (seq, reply)
+        self._answered: dict[str, tuple[int, Any]] = {}  # worker id -> (seq, reply)
 
     def fingerprint_state(self) -> Any:
         return {k: v for k, v in vars(self).items() if k not in ("ctx", "progress")}
@@ -81,12 +81,14 @@ class Coordinator(Node):
         if isinstance(msg, (MrAskTask, MrReport)):
             self.reported_jobs[msg.worker] = max(self.reported_jobs.get(msg.worker, 0),
                                                  msg.jobs_done)
-            seen = self._answered.get(src)
+            # Keyed by worker incarnation, not by node name: a restarted worker reuses its
+            # name (and, as a process, its socket) but numbers its requests from 1 again.
+            seen = self._answered.get(msg.worker)
             if seen is not None and seen[0] == msg.seq:  # a resent request: same answer
                 self.ctx.send(src, seen[1])
                 return
             reply = self._assign(msg) if isinstance(msg, MrAskTask) else self._report(msg)
-            self._answered[src] = (msg.seq, reply)
+            self._answered[msg.worker] = (msg.seq, reply)
             self.ctx.send(src, reply)
 
     def _assign(self, msg: MrAskTask) -> MrTask:

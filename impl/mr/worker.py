@@ -148,6 +148,12 @@ class Worker(Node):
                 return
             self._call(self.request)
 
+    def on_send_failed(self, dst: str, msg: Any) -> None:
+        """The request did not get through (lost, or no coordinator yet or any more): try
+        again soon rather than at the next ``retry``."""
+        if not self.stopped and msg is self.request:
+            self.ctx.set_timer("retry", min(self.retry, 0.1))
+
     # ------------------------------------------------------------------ running a task
 
     def _resume(self) -> None:
