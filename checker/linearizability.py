@@ -8,9 +8,10 @@ algorithm). The set is a Python int used as a bitset.
 
 Pruning rules beyond the classic algorithm, each of which keeps the verdict exact:
 
-* **No-op absorption.** A completed candidate whose step is allowed and leaves the state
-  unchanged (a read that matches, a failed cas) is linearized at once, without branching:
-  moving it to the front of any valid continuation keeps that continuation valid.
+* **Read absorption.** A completed candidate that the model declares read-only (it never
+  changes the state when allowed: a read, a failed cas) and whose step is allowed now is
+  linearized at once, without branching: moving it to the front of any valid continuation
+  keeps that continuation valid.
 * **Open operations are optional.** An open operation whose step would not change the state
   is never tried (it can always be left out). A node whose completed part and state equal an
   exhausted node's, and whose linearized open operations are a superset of that node's, is
@@ -32,7 +33,7 @@ import time
 from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .history import UNKNOWN, Operation
@@ -50,7 +51,7 @@ LOOKAHEAD = 4
 _CLOCK_EVERY = 512  # nodes between two looks at the clock
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Outcome of a check; the values are the strings used in reports and JSON."""
 
     OK = "ok"
@@ -70,7 +71,8 @@ class PartitionResult:
     OK partition), as lists of (op index, state after the op). ``stuck`` are the operations
     that real time allowed next at the end of the longest one but the model refused;
     ``blocking`` is the completed operation whose return bounds that point, and
-    ``fail_time`` its return time: no linearization gets past it.
+    ``fail_time`` its return time: no linearization gets past it. ``index`` is the
+    partition's position in the model's partitioning.
     """
 
     ops: list[Operation]
@@ -81,6 +83,7 @@ class PartitionResult:
     fail_time: float | None = None
     nodes: int = 0
     elapsed: float = 0.0
+    index: int = 0
 
 
 @dataclass
@@ -113,7 +116,9 @@ def check(
 
     ``timeout`` (seconds, for the whole history) turns an unfinished search into
     ``Verdict.UNKNOWN``. ``verbose`` keeps, per partition, the longest partial
-    linearizations and what blocked them, and checks every partition even after a failure.
+    linearizations and what blocked them (the full linearization for OK partitions).
+    Partitions are searched round-robin and the search stops at the first illegal one, so
+    ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
     worker processes (1 = in this process); by default processes are used only for large
     histories with several partitions.
@@ -138,18 +143,12 @@ def check(
         use = 1
 
     results: list[PartitionResult] = []
-    if use <= 1 and (verbose or len(parts) == 1):
-        for p in parts:
-            r = check_partition(p, m, deadline=deadline, verbose=verbose)
-            results.append(r)
-            if r.verdict is Verdict.ILLEGAL and not verbose:
-                break
-    elif use <= 1:
-        results = _round_robin(parts, m, deadline)
+    if use <= 1:
+        results = _round_robin(parts, m, deadline, verbose)
     else:
         with ProcessPoolExecutor(max_workers=use) as pool:
-            futs = [pool.submit(check_partition, p, m, deadline=deadline, verbose=verbose)
-                    for p in parts]
+            futs = [pool.submit(_run_partition, p, m, deadline, verbose, i)
+                    for i, p in enumerate(parts)]
             for f in futs:
                 r = f.result()
                 results.append(r)
@@ -174,15 +173,28 @@ def check(
     )
 
 
+def _run_partition(
+    part: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int
+) -> PartitionResult:
+    """Worker-process entry: one whole partition."""
+    gen = _search(part, model, deadline, verbose, index)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
 def _round_robin(
-    parts: list[list[Operation]], model: Model, deadline: float | None
+    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool
 ) -> list[PartitionResult]:
     """Advance all partitions with a doubling node budget; stop at the first failure.
 
     One illegal partition decides the verdict, and failures are often found quickly, so
-    this avoids spending the whole budget on a hard partition first.
+    this avoids spending the whole budget on a hard partition first. Partitions left
+    unfinished are not reported.
     """
-    gens = {i: _search(p, model, deadline, False) for i, p in enumerate(parts)}
+    gens = {i: _search(p, model, deadline, verbose, i) for i, p in enumerate(parts)}
     done: dict[int, PartitionResult] = {}
     budget = 1
     while gens:
@@ -233,16 +245,12 @@ def check_partition(
     verbose: bool = False,
 ) -> PartitionResult:
     """Search one partition (no further splitting); ``deadline`` is a time.monotonic() value."""
-    gen = _search(history, model, deadline, verbose)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return _run_partition(list(history), model, deadline, verbose, 0)
 
 
 def _search(
-    history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool
+    history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
+    index: int,
 ) -> Generator[None, None, PartitionResult]:
     """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes.
 
@@ -270,10 +278,13 @@ def _search(
     has_open = open_mask != 0
     step = model.step
     may_become = getattr(model, "may_become", None)
-    prune = may_become is not None and getattr(type(model), "may_become", None) is not getattr(
-        Model, "may_become")
+    prune = (may_become is not None
+             and getattr(type(model), "may_become", None) is not Model.may_become)
     is_reset = getattr(model, "is_reset", None)
     resets = [i for i in range(n) if prune and is_reset is not None and is_reset(inputs[i])]
+    ro = getattr(model, "is_read_only", None)
+    read_only = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
+                 for i in range(n)]
     lin = bytearray(n)
 
     def reset_pending(t: float) -> bool:
@@ -307,7 +318,7 @@ def _search(
                 if not lin[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
                     if ok:
-                        if ns == state:
+                        if ns == state and (is_open[j] or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1
                                 s_bits |= 1 << j
@@ -335,9 +346,9 @@ def _search(
         if prune:
             # Operations called later still constrain the present: a read that will see an
             # extension of today's value (say) fails now unless a reset can come in between.
-            for j in range(j, min(n, j + LOOKAHEAD)):
-                if (not is_open[j] and not may_become(state, inputs[j], outputs[j])
-                        and not reset_pending(rets[j])):
+            for q in range(j, min(n, j + LOOKAHEAD)):
+                if (not is_open[q] and not may_become(state, inputs[q], outputs[q])
+                        and not reset_pending(rets[q])):
                     return -1, s_bits, p_call, p_ret, None
         if len(kids) > 1:
             kids.sort(key=lambda kid: (rets[kid[0]], kid[0]))
@@ -438,7 +449,7 @@ def _search(
                 elif depth == best_depth and len(longest) < MAX_LONGEST:
                     longest.append(path_of(stack))
 
-    res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes)
+    res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes, index=index)
     if verbose:
         if result_verdict is Verdict.OK:
             res.linearizations = [path_of(stack)]

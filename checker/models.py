@@ -58,8 +58,13 @@ class Model:
         """Independent sub-histories, or None when the history cannot be split."""
         return None
 
-    # Optional pruning hints. The defaults prune nothing; a model may override both to let
-    # the search drop a branch as soon as a pending read can no longer be satisfied.
+    # Optional pruning hints. The defaults prune nothing; overriding them makes the search
+    # faster, and wrong answers here make it wrong, so keep them exact.
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        """True when the operation, whenever ``step`` allows it, leaves the state unchanged
+        (a read, a failed cas). The search then linearizes it as soon as it is allowed."""
+        return False
 
     def is_reset(self, input: Any) -> bool:
         """True when this operation sets the whole state regardless of what it was."""
@@ -126,6 +131,9 @@ class Register(Model):
             return _matches(output, state), state
         return False, state
 
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return input.get("op") == "read"
+
     def is_reset(self, input: Any) -> bool:
         return input.get("op") == "write"
 
@@ -154,6 +162,10 @@ class CasRegister(Model):
                 return True, (input["to"] if hit else state)
             return (output is True) == hit, (input["to"] if hit else state)
         return False, state
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        op = input.get("op")
+        return op == "read" or (op == "cas" and (output is False or input["from"] == input["to"]))
 
     def describe_state(self, state: Any) -> str:
         return "absent" if state is None else _show(state)
@@ -192,6 +204,9 @@ class KV(Model):
         if pos >= 0:
             return True, state[:pos] + ((key, new),) + state[pos + 1:]
         return True, tuple(sorted(state + ((key, new),)))
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return input.get("op") == "get"
 
     def is_reset(self, input: Any) -> bool:
         return input.get("op") == "put"
@@ -245,6 +260,9 @@ class SetModel(Model):
             except TypeError:
                 return False, state
         return False, state
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return input.get("op") == "read"
 
 
 class Queue(Model):

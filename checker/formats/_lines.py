@@ -20,9 +20,12 @@ def source_name(source: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def read_lines(source: Any) -> tuple[str | None, list[str]]:
-    """All lines of ``source`` without line endings; bad bytes raise HistoryFormatError."""
-    name = source_name(source)
+def read_lines(source: Any, name: str | None = None) -> tuple[str | None, list[str]]:
+    """All lines of ``source`` without line endings; bad bytes raise HistoryFormatError.
+
+    ``name`` overrides the name used in error messages (useful for lists of lines).
+    """
+    name = name or source_name(source)
     if isinstance(source, str | os.PathLike):
         try:
             with open(source, "rb") as f:

@@ -30,7 +30,9 @@ from ._lines import read_lines
 DEFAULT_MODEL = "cas-register"
 
 _UTIL = re.compile(r"^\s*[A-Z]+\s+jepsen\.util\s+-\s+(\S+)\s+(.*?)\s*$")
-_OP = re.compile(r"^:(invoke|ok|fail|info)\s+:([a-z-]+)\s+(nil|-?\d+|\[\s*-?\d+\s+-?\d+\s*\]|:[a-z-]+)$")
+_OP = re.compile(
+    r"^:(invoke|ok|fail|info)\s+:([a-z-]+)\s+(nil|-?\d+|\[\s*-?\d+\s+-?\d+\s*\]|:[a-z-]+)$"
+)
 _OTHER_LOG = re.compile(r"^\s*(INFO|WARN|DEBUG|ERROR|TRACE)\s+\S+")
 
 
@@ -50,9 +52,9 @@ def _value(raw: str) -> Any:
     return int(raw)
 
 
-def read_history(source: Any) -> list[Operation]:
+def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
     """Operations of a Jepsen etcd log; raises HistoryFormatError naming the bad line."""
-    name, lines = read_lines(source)
+    name, lines = read_lines(source, name)
     pending: dict[str, tuple[int, str, Any]] = {}
     ops: list[tuple[int, Operation]] = []
     for no, text in enumerate(lines, start=1):

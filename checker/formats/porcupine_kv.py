@@ -29,9 +29,9 @@ def looks_like(line: str) -> bool:
     return _LINE.fullmatch(line.strip()) is not None
 
 
-def read_history(source: Any) -> list[Operation]:
+def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
     """Operations of a Porcupine kv log; raises HistoryFormatError naming the bad line."""
-    name, lines = read_lines(source)
+    name, lines = read_lines(source, name)
     open_calls: dict[int, tuple[int, str, str, str | None]] = {}
     ops: list[tuple[int, Operation]] = []
     for no, text in enumerate(lines, start=1):

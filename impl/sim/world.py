@@ -3,7 +3,8 @@
 Its primitive steps are the only source of nondeterminism in a run:
 
     deliver(m)  drop(m)  duplicate(m)  fire(t)  crash(n)  restart(n)
-    partition(groups)  block(a, b)  isolate(n)  deafen(n)  heal()  advance(dt)  invoke(c, input)
+    partition(groups)  block(a, b)  isolate(n)  deafen(n)  heal()  slow(n, dt)  advance(dt)
+    invoke(c, input)
 
 A driver chooses the steps. The World's own scheduler (``run_until``, ``run_for``) is the
 seeded random driver: messages travel for a delay drawn by the network profile from the
@@ -111,9 +112,12 @@ class CallRecord:
 @dataclass
 class Counters:
     """The labs' counters: RPCs sent, RPCs received per node, bytes (requests on send,
-    replies on delivery, both in the :mod:`codec` encoding)."""
+    replies on delivery, both in the :mod:`codec` encoding). ``rpcs`` counts every message
+    sent; ``requests`` only requests, i.e. labrpc's count of calls (a call and its reply
+    are one RPC there)."""
 
     rpcs: int = 0
+    requests: int = 0
     bytes: int = 0
     delivered: int = 0
     lost: int = 0
@@ -149,6 +153,8 @@ class World:
         self.in_flight: dict[int, Envelope] = {}
         self.pending: dict[int, Pending] = {}
         self.blocked: set[tuple[str, str]] = set()
+        self.deaf: set[str] = set()  # requests to these fail; replies they asked for arrive
+        self.slowed: dict[str, int] = {}  # extra delay (us) of requests sent to a node
         self.counters = Counters()
         self.history: list[CallRecord] = []
         self.open_calls: dict[str, CallRecord] = {}
@@ -242,6 +248,7 @@ class World:
         c = self.counters
         c.rpcs += 1
         if not reply:
+            c.requests += 1
             c.bytes += len(data)
         handling = self._handling
         if handling is not None and handling.src == dst and handling.dst == ctx.name:
@@ -251,13 +258,16 @@ class World:
         env = Envelope(self._new_id(), ctx.name, ctx.incarnation, dst, dst_inc, msg, reply,
                        data, self.now_us, self.copy_messages and not immutable)
         self._event("send", env.id, ctx.name, dst, msg)
-        if (ctx.name, dst) in self.blocked or dst in self.crashed:
+        if ((ctx.name, dst) in self.blocked or dst in self.crashed
+                or (dst in self.deaf and not reply)):
             self._lose(env, "unreachable")
             return
         delay = self.profile.fate(self.rng, reply)
         if delay is None:
             self._lose(env, "lost")
             return
+        if self.slowed and not reply:
+            delay += self.slowed.get(dst, 0)
         env.deliver_at += delay
         self.in_flight[env.id] = env
         heapq.heappush(self._queue, (env.deliver_at, env.id, _MSG))
@@ -320,7 +330,7 @@ class World:
         if dst in self.crashed or self.incarnation[dst] != env.dst_inc:
             self._lose(env, "dead-incarnation")
             return
-        if (env.src, dst) in self.blocked:
+        if (env.src, dst) in self.blocked or (dst in self.deaf and not env.reply):
             self._lose(env, "unreachable")
             return
         c = self.counters
@@ -448,17 +458,30 @@ class World:
         self._record(("isolate", name))
 
     def deafen(self, name: str) -> None:
-        """``name`` can still send but receives nothing (the 2015 labs' deaf peer)."""
+        """``name`` can still send but receives no requests (the 2015 labs' deaf peer).
+
+        As with the lab's removed socket file, nobody can call ``name``, but the replies to
+        the calls ``name`` makes still come back (they travel on the caller's connection).
+        ``heal()`` ends it."""
         self._known(name)
-        for other in self.factories:
-            if other != name:
-                self.blocked.add((other, name))
+        self.deaf.add(name)
         self._record(("deafen", name))
 
     def heal(self) -> None:
         self.blocked = set()
+        self.deaf = set()
         self._event("heal")
         self._record(("heal",))
+
+    def slow(self, name: str, seconds: float) -> None:
+        """Delay every request sent to ``name`` from now on by ``seconds`` more (0 ends it):
+        the 2015 pbservice tests' delaying proxy in front of a server."""
+        self._known(name)
+        if seconds > 0:
+            self.slowed[name] = round(seconds * US)
+        else:
+            self.slowed.pop(name, None)
+        self._record(("slow", name, seconds))
 
     def advance(self, seconds: float) -> None:
         """Let virtual time pass without any event happening (not even due ones)."""
@@ -600,6 +623,10 @@ class World:
         timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
         h.update(codec.encode((msgs, timers, sorted(self.blocked),
                                sorted((c, repr(r.input)) for c, r in self.open_calls.items()))))
+        if self.deaf:
+            h.update(codec.encode(sorted(self.deaf)))
+        if self.slowed:
+            h.update(codec.encode(sorted(self.slowed.items())))
         return h.hexdigest()
 
     def copy(self) -> World:
@@ -627,7 +654,7 @@ class World:
 
 
 _STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",
-             "deafen", "heal", "advance", "invoke", "set_profile", "mark"}
+             "deafen", "heal", "slow", "advance", "invoke", "set_profile", "mark"}
 
 
 def _jsonable(v: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import Phase, settings
@@ -93,7 +94,9 @@ def test_explore_command_finds_shrinks_and_explains_the_seeded_bug(replays, caps
     assert "FAILED: AssertionError: stale read" in out
     record = load_replay(replays / "BuggyRegisterMachine.min.json")
     assert record["exploration_steps"] <= 8
-    assert "deliver WriteOk primary -> c0" in out  # the early reply is in the explanation
+    # the explanation shows the early reply reaching the writer (Hypothesis's generation
+    # depends on the modules loaded, so which clerk wrote is not fixed)
+    assert re.search(r"deliver WriteOk primary -> c\d", out), out
     assert replay(record).reproduced
 
 

@@ -1,0 +1,7 @@
+"""``python -m checker FILE ...``: check histories from the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,164 @@
+"""faultlab's own history format: JSON lines, versioned.
+
+Schema, version 1 (UTF-8, one JSON object per line, blank lines ignored):
+
+* Line 1, the header: ``{"faultlab_history": 1, "model": "kv", ...}``. ``faultlab_history``
+  is the schema version (an integer; readers refuse versions they do not know). ``model``
+  (optional) names the model the history is meant for (see ``checker.models.MODELS``). Any
+  other keys (``"source"``, ``"seed"``, ...) are free-form and kept in the header dict.
+* Every later line, one operation::
+
+    {"client": 3, "input": {"op": "put", "key": "k", "value": "v"}, "output": null,
+     "call": 12.5, "return": 13.0, "meta": {"fault": "partition"}}
+
+  ``client`` is an integer or a string; ``input``/``output`` are any JSON values (the model
+  gives them meaning); ``call`` is a finite number; ``return`` is a number ``>= call``, or
+  ``null`` for an open (indeterminate) operation, whose ``output`` is then ignored; ``meta``
+  (optional) is an object of annotations shown by the HTML view. Unknown keys are ignored,
+  so later minor additions stay readable.
+
+Times may be in any unit; only their order matters. Intervals are closed: operations that
+touch at one instant are concurrent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from ..errors import HistoryFormatError
+from ..history import Operation
+from ._lines import read_lines
+
+VERSION = 1
+DEFAULT_MODEL = None
+
+
+def looks_like(line: str) -> bool:
+    """True when ``line`` is a faultlab JSON-lines header (used by auto-detection)."""
+    if '"faultlab_history"' not in line:
+        return False
+    try:
+        head = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(head, dict) and "faultlab_history" in head
+
+
+def read_history(
+    source: Any, *, name: str | None = None
+) -> tuple[list[Operation], dict[str, Any]]:
+    """Operations and header of a JSON-lines history; HistoryFormatError names the bad line."""
+    name, lines = read_lines(source, name)
+    header: dict[str, Any] | None = None
+    ops: list[Operation] = []
+    for no, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as e:
+            raise HistoryFormatError(name, no, f"invalid JSON: {_short(e)}") from None
+        except RecursionError:
+            raise HistoryFormatError(name, no, "JSON nested too deeply") from None
+        if not isinstance(obj, dict):
+            raise HistoryFormatError(name, no, f"expected a JSON object, got {_kind(obj)}")
+        if header is None:
+            header = _check_header(obj, name, no)
+            continue
+        ops.append(_operation(obj, name, no))
+    if header is None:
+        raise HistoryFormatError(name, None, "empty file: no faultlab_history header")
+    return ops, header
+
+
+def _reject_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not allowed")
+
+
+def _short(e: Exception) -> str:
+    return str(e).split(": line")[0]
+
+
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(v), "a number")
+
+
+def _check_header(obj: dict[str, Any], name: str | None, no: int) -> dict[str, Any]:
+    if "faultlab_history" not in obj:
+        raise HistoryFormatError(name, no, 'first line must be the header {"faultlab_history": 1'
+                                 ', ...}')
+    version = obj["faultlab_history"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise HistoryFormatError(name, no, "faultlab_history must be an integer version")
+    if version != VERSION:
+        raise HistoryFormatError(name, no, f"unsupported faultlab_history version {version} "
+                                 f"(this reader knows {VERSION})")
+    model = obj.get("model")
+    if model is not None and not isinstance(model, str):
+        raise HistoryFormatError(name, no, "header model must be a string")
+    return obj
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _operation(obj: dict[str, Any], name: str | None, no: int) -> Operation:
+    for key in ("client", "input", "call", "return"):
+        if key not in obj:
+            raise HistoryFormatError(name, no, f'operation lacks "{key}"')
+    client = obj["client"]
+    if not isinstance(client, int | str) or isinstance(client, bool):
+        raise HistoryFormatError(name, no, "client must be an integer or a string")
+    call, ret = obj["call"], obj["return"]
+    if not _number(call):
+        raise HistoryFormatError(name, no, "call must be a finite number")
+    if ret is not None:
+        if not _number(ret):
+            raise HistoryFormatError(name, no, "return must be a finite number or null")
+        if ret < call:
+            raise HistoryFormatError(name, no, f"return {ret} is before call {call}")
+    if ret is not None and "output" not in obj:
+        raise HistoryFormatError(name, no, 'completed operation lacks "output"')
+    meta = obj.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise HistoryFormatError(name, no, "meta must be an object")
+    output = obj.get("output") if ret is not None else None
+    return Operation(client, obj["input"], output, call, ret, meta)
+
+
+def write_history(
+    ops: Sequence[Operation],
+    path_or_file: str | os.PathLike | IO[str],
+    *,
+    model: str | None = None,
+    **header: Any,
+) -> None:
+    """Write ``ops`` as a version-1 JSON-lines history (header first, then one op a line)."""
+    head: dict[str, Any] = {"faultlab_history": VERSION}
+    if model is not None:
+        head["model"] = model
+    head.update(header)
+    lines = [json.dumps(head, sort_keys=False)]
+    for op in ops:
+        rec: dict[str, Any] = {
+            "client": op.client,
+            "input": op.input,
+            "output": op.output if op.ret is not None else None,
+            "call": op.call,
+            "return": op.ret,
+        }
+        if op.meta:
+            rec["meta"] = dict(op.meta) if isinstance(op.meta, Mapping) else op.meta
+        lines.append(json.dumps(rec, allow_nan=False))
+    text = "\n".join(lines) + "\n"
+    if isinstance(path_or_file, str | os.PathLike):
+        with open(path_or_file, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path_or_file.write(text)

@@ -1,0 +1,122 @@
+"""CLI exit codes (0 ok, 1 not linearizable, 2 unknown, 3 bad input) and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from checker import cli
+from checker.formats import jsonl
+from checker.history import Operation
+
+GOOD = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
+        Operation(1, {"op": "read"}, 1, 2, 3)]
+BAD = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
+       Operation(1, {"op": "read"}, 2, 2, 3)]
+
+
+@pytest.fixture
+def files(tmp_path):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    jsonl.write_history(GOOD, good, model="register")
+    jsonl.write_history(BAD, bad, model="register")
+    return good, bad
+
+
+def test_exit_codes(files, capsys):
+    good, bad = files
+    assert cli.main([str(good)]) == 0
+    assert "linearizable" in capsys.readouterr().out
+    assert cli.main([str(bad)]) == 1
+    assert "NOT linearizable" in capsys.readouterr().out
+    assert cli.main([str(good), str(bad)]) == 1
+
+
+def test_unknown_on_timeout(tmp_path, capsys):
+    # many concurrent writes of distinct values and impossible reads: a large search
+    ops = [Operation(i, {"op": "write", "value": i}, None, 0, 100) for i in range(18)]
+    ops += [Operation(100 + i, {"op": "read"}, -1, 50, 60) for i in range(2)]
+    ops += [Operation(200, {"op": "read"}, 0, 101, 102)]
+    path = tmp_path / "slow.jsonl"
+    jsonl.write_history(ops, path, model="mutex")
+    code = cli.main([str(path), "--model", "cas-register", "--timeout", "0.01"])
+    out = capsys.readouterr().out
+    assert code in (1, 2)  # either proven quickly or timed out, never a crash
+    if code == 2:
+        assert "unknown" in out
+
+
+def test_unknown_exit_code_is_2(monkeypatch, files, capsys):
+    from checker.linearizability import Verdict
+
+    real = cli.check
+
+    def fake(*a, **k):
+        r = real(*a, **k)
+        r.verdict = Verdict.UNKNOWN
+        return r
+
+    monkeypatch.setattr(cli, "check", fake)
+    assert cli.main([str(files[0])]) == 2
+    assert "unknown" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv_tail, words",
+    [
+        (["--model", "nosuch"], "unknown model 'nosuch'"),
+        (["--model", "kv"], "does not fit model 'kv'"),
+        (["--timeout", "-1"], "--timeout"),
+        (["--format", "edn"], "bad.jsonl:1:"),
+    ],
+)
+def test_bad_input_exit_3_one_line(files, capsys, argv_tail, words):
+    assert cli.main([str(files[1]), *argv_tail]) == 3
+    err = capsys.readouterr().err.strip()
+    assert words in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_missing_and_malformed_files(tmp_path, capsys):
+    assert cli.main([str(tmp_path / "missing.jsonl")]) == 3
+    assert "missing.jsonl" in capsys.readouterr().err
+    bad = tmp_path / "x.jsonl"
+    bad.write_text('{"faultlab_history": 1}\n{"client": 0}\n')
+    assert cli.main([str(bad)]) == 3
+    err = capsys.readouterr().err
+    assert "x.jsonl:2:" in err and "Traceback" not in err
+
+
+def test_usage_error_is_exit_3(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--no-such-flag", "f"])
+    assert e.value.code == 3
+
+
+def test_register_adds_check_subcommand(files):
+    parser = argparse.ArgumentParser(prog="faultlab")
+    sub = parser.add_subparsers(dest="cmd")
+    cli.register(sub)
+    args = parser.parse_args(["check", str(files[0]), "--verbose", "--timeout", "5"])
+    assert args.func is cli.run
+    assert args.func(args) == 0
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(["check", str(files[0]), "--format", "nope"])
+    assert e.value.code == 3
+
+
+def test_verbose_explains_failure(files, capsys):
+    assert cli.main([str(files[1]), "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert "longest partial linearization" in out
+    assert "cannot go next" in out and "read() -> 2" in out
+
+
+def test_python_dash_m(files, repo_root):
+    proc = subprocess.run([sys.executable, "-m", "checker", str(files[1])], cwd=repo_root,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "NOT linearizable" in proc.stdout

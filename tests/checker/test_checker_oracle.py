@@ -1,0 +1,210 @@
+"""The checker agrees with a brute-force oracle on small random histories.
+
+The oracle tries every order of the operations that respects real time (``a`` before ``b``
+whenever ``a.ret < b.call``), leaving out any subset of the open operations, and runs the
+model along it. Histories are made linearizable by construction (operations placed around
+the points of a sequential run, open ones with or without effect) and then mutated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from checker.history import UNKNOWN, Operation
+from checker.linearizability import Verdict, check
+from checker.models import MODELS
+
+N_EXAMPLES = max(300, settings.default.max_examples)
+
+
+def oracle(ops: list[Operation], model) -> bool:
+    """Brute force: is there a real-time-respecting, model-valid order of the operations?"""
+    n = len(ops)
+    outs = [UNKNOWN if op.ret is None else op.output for op in ops]
+    completed = frozenset(i for i in range(n) if ops[i].ret is not None)
+
+    def free(i: int, used: frozenset[int]) -> bool:
+        return not any(j not in used and ops[j].ret is not None and ops[j].ret < ops[i].call
+                       for j in range(n) if j != i)
+
+    def search(used: frozenset[int], state: Any) -> bool:
+        if completed <= used:
+            return True
+        for i in range(n):
+            if i in used or not free(i, used):
+                continue
+            ok, nxt = model.step(state, ops[i].input, outs[i])
+            if ok and search(used | {i}, nxt):
+                return True
+        return False
+
+    return search(frozenset(), model.init())
+
+
+# --- a reference sequential implementation of each model, independent of checker.models ---
+
+def run(name: str, state: Any, inp: dict) -> tuple[bool, Any, Any]:
+    """(possible, output, next state) of ``inp`` applied sequentially."""
+    op = inp["op"]
+    if name in ("register", "cas-register"):
+        if op == "read":
+            return True, state, state
+        if op == "write":
+            return True, None, inp["value"]
+        hit = state == inp["from"]
+        return True, hit, inp["to"] if hit else state
+    if name == "kv":
+        d = dict(state)
+        cur = d.get(inp["key"], "")
+        if op == "get":
+            return True, cur, state
+        d[inp["key"]] = inp["value"] if op == "put" else cur + inp["value"]
+        return True, None, tuple(sorted(d.items()))
+    if name == "set":
+        if op == "read":
+            return True, sorted(state), state
+        v = inp["value"]
+        return True, None, (state | {v}) if op == "add" else (state - {v})
+    if name == "queue":
+        if op == "enqueue":
+            return True, None, state + (inp["value"],)
+        return True, (state[0] if state else None), state[1:]
+    if name == "mutex":
+        if op == "acquire":
+            return (not state), None, True
+        return bool(state), None, False
+    raise AssertionError(name)
+
+
+INIT = {"register": None, "cas-register": None, "kv": (), "set": frozenset(), "queue": (),
+        "mutex": False}
+V = st.integers(0, 2)
+INPUTS = {
+    "register": st.one_of(st.just({"op": "read"}), st.builds(lambda v: {"op": "write",
+                                                                          "value": v}, V)),
+    "cas-register": st.one_of(
+        st.just({"op": "read"}),
+        st.builds(lambda v: {"op": "write", "value": v}, V),
+        st.builds(lambda a, b: {"op": "cas", "from": a, "to": b}, V, V)),
+    "kv": st.builds(lambda op, k, v: {"op": op, "key": k} if op == "get" else
+                    {"op": op, "key": k, "value": v},
+                    st.sampled_from(["get", "put", "append"]), st.sampled_from(["a", "b"]),
+                    st.sampled_from(["x", "y"])),
+    "set": st.builds(lambda op, v: {"op": op} if op == "read" else {"op": op, "value": v},
+                     st.sampled_from(["add", "remove", "read"]), V),
+    "queue": st.builds(lambda op, v: {"op": op} if op == "dequeue" else {"op": op, "value": v},
+                       st.sampled_from(["enqueue", "dequeue"]), V),
+    "mutex": st.builds(lambda op: {"op": op}, st.sampled_from(["acquire", "release"])),
+}
+OUTPUTS = {
+    "register": st.one_of(st.none(), V), "cas-register": st.one_of(st.none(), V, st.booleans()),
+    "kv": st.sampled_from(["", "x", "y", "xy", "yx", "xx"]),
+    "set": st.lists(V, max_size=3, unique=True).map(sorted),
+    "queue": st.one_of(st.none(), V), "mutex": st.none(),
+}
+
+
+@st.composite
+def linearizable_history(draw, name: str, max_ops: int = 7) -> list[Operation]:
+    """Ops placed around the points of a sequential run: linearizable by construction."""
+    n = draw(st.integers(1, max_ops))
+    state = INIT[name]
+    ops: list[Operation] = []
+    for k in range(n):
+        inp = draw(INPUTS[name])
+        point = 10 * k
+        is_open = draw(st.booleans()) and draw(st.booleans())
+        takes_effect = not is_open or draw(st.booleans())
+        call = point - draw(st.integers(0, 25))
+        if takes_effect:
+            possible, out, nxt = run(name, state, inp)
+            if not possible:
+                continue
+            state = nxt
+        else:
+            out = None
+        ret = None if is_open else point + draw(st.integers(0, 25))
+        ops.append(Operation(k, inp, None if is_open else out, call, ret))
+    assume(ops)
+    return ops
+
+
+@st.composite
+def mutated_history(draw, name: str) -> list[Operation]:
+    """A linearizable history with one output changed or one operation's timing moved."""
+    ops = draw(linearizable_history(name))
+    i = draw(st.integers(0, len(ops) - 1))
+    op = ops[i]
+    how = draw(st.sampled_from(["output", "time", "open", "close"]))
+    if how == "output" and op.ret is not None:
+        ops[i] = Operation(op.client, op.input, draw(OUTPUTS[name]), op.call, op.ret)
+    elif how == "time":
+        call = draw(st.integers(-30, 80))
+        ret = None if op.ret is None else call + draw(st.integers(0, 30))
+        ops[i] = Operation(op.client, op.input, op.output, call, ret)
+    elif how == "open":
+        ops[i] = Operation(op.client, op.input, None, op.call, None)
+    elif how == "close" and op.ret is None:
+        ops[i] = Operation(op.client, op.input, draw(OUTPUTS[name]), op.call,
+                           op.call + draw(st.integers(0, 30)))
+    return ops
+
+
+def assert_valid_linearization(ops, model, lin, complete: bool) -> None:
+    """``lin`` (op index, state) respects real time and the model; complete if asked."""
+    state = model.init()
+    placed: set[int] = set()
+    for idx, after in lin:
+        op = ops[idx]
+        assert idx not in placed
+        for j, other in enumerate(ops):  # nothing that must come first is missing
+            if j not in placed and j != idx and other.ret is not None:
+                assert not other.ret < op.call
+        ok, state = model.step(state, op.input, UNKNOWN if op.ret is None else op.output)
+        assert ok and state == after
+        placed.add(idx)
+    if complete:
+        assert all(j in placed for j, op in enumerate(ops) if op.ret is not None)
+
+
+MODEL_NAMES = sorted(MODELS)
+
+
+@settings(max_examples=N_EXAMPLES)
+@given(data=st.data(), name=st.sampled_from(MODEL_NAMES))
+def test_constructed_histories_are_linearizable(data, name):
+    ops = data.draw(linearizable_history(name))
+    model = MODELS[name]()
+    assert oracle(ops, model)
+    result = check(ops, model, verbose=True)
+    assert result.verdict is Verdict.OK
+    for part in result.partitions:
+        assert_valid_linearization(part.ops, model, part.linearizations[0], complete=True)
+
+
+@settings(max_examples=N_EXAMPLES * 2)
+@given(data=st.data(), name=st.sampled_from(MODEL_NAMES))
+def test_checker_agrees_with_oracle_on_mutated_histories(data, name):
+    ops = data.draw(mutated_history(name))
+    model = MODELS[name]()
+    expected = oracle(ops, model)
+    result = check(ops, model, verbose=True)
+    assert result.verdict is (Verdict.OK if expected else Verdict.ILLEGAL)
+    assert check(ops, model, partition=False).verdict is result.verdict
+    for part in result.partitions:
+        for lin in part.linearizations:
+            assert_valid_linearization(part.ops, model, lin, part.verdict is Verdict.OK)
+
+
+@settings(max_examples=N_EXAMPLES)
+@given(data=st.data())
+def test_open_operations_may_take_effect_or_not(data):
+    # register histories where every write is open: readers decide which took effect
+    ops = data.draw(mutated_history("register"))
+    ops = [Operation(o.client, o.input, None, o.call, None) if o.input["op"] == "write" else o
+           for o in ops]
+    model = MODELS["register"]()
+    assert (check(ops, model).verdict is Verdict.OK) == oracle(ops, model)
