@@ -286,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
           f"{args.nreduce} reduce tasks, output in {out}", flush=True)
     coordinator = subprocess.Popen(
         _cli("coordinator", *files, "--dir", str(out), "--nreduce", str(args.nreduce),
-             "--linger", "0.5"),
+             "--linger", "0"),
         env=env, stderr=subprocess.PIPE, text=True)
     workers: list[subprocess.Popen] = []
     logs = []
@@ -320,6 +320,8 @@ def _run(args: argparse.Namespace) -> int:
             log.close()
         if not ok:
             clean_outdir(out, created)
+    for p in out.glob(f"{TMP_PREFIX}*"):  # from workers stopped in the middle of a write
+        p.unlink(missing_ok=True)
     removed = 0
     if not args.keep_intermediate:
         for p in intermediate_files(out):
@@ -354,9 +356,8 @@ def _supervise(coordinator: subprocess.Popen, workers: list[subprocess.Popen], l
         if timeout is not None and time.monotonic() - started > timeout:
             return f"not done after {timeout:g}s"
         time.sleep(0.05)
-    deadline = time.monotonic() + 2.0  # workers learn the job is done on their next ask
-    while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The job is done and every output is in place: the workers still running (waiting for
+    # work, or a slow duplicate) are stopped by the caller; what they leave is temporary.
     return None
 
 
