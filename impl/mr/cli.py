@@ -347,6 +347,9 @@ def _supervise(coordinator: subprocess.Popen, workers: list[subprocess.Popen], l
                     f": {err.splitlines()[-1]}" if err else "")
             break
         if all(w.poll() is not None for w in workers):
+            if any(w.returncode for w in workers):
+                return ("every worker exited before the job was done"
+                        + _first_error(workers, logs))
             try:  # workers exit once the job is done; the coordinator a second later
                 coordinator.wait(timeout=3.0)
             except subprocess.TimeoutExpired:
@@ -367,7 +370,8 @@ def _first_error(workers: list[subprocess.Popen], logs: list) -> str:
             log.seek(0)
             lines = [line.strip() for line in log.read().splitlines() if line.strip()]
             if lines:
-                return f" (worker exit {w.returncode}: {lines[-1]})"
+                return f" (a worker exited with code {w.returncode}: " \
+                       f"{lines[-1].removeprefix('faultlab: error: ')})"
     return ""
 
 
