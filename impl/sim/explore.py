@@ -151,7 +151,21 @@ class WorldMachine(RuleBasedStateMachine):
         other = [n for n in servers if n not in side]
         self._guard(lambda: self.world.partition(side, other))
 
-    @precondition(lambda self: self.world.blocked)
+    @precondition(lambda self: "partition" in self.faults and len(self.world.servers) > 1)
+    @rule(i=st.integers(0, 255), j=st.integers(0, 255))
+    def block(self, i: int, j: int) -> None:
+        """Cut one directed link between two servers (asymmetric partitions)."""
+        servers = self.world.servers
+        src = _pick(servers, i)
+        dst = _pick([n for n in servers if n != src], j)
+        self._guard(lambda: self.world.block(src, dst))
+
+    @precondition(lambda self: "partition" in self.faults)
+    @rule(i=st.integers(0, 255))
+    def deafen(self, i: int) -> None:
+        self._guard(lambda: self.world.deafen(_pick(self.world.servers, i)))
+
+    @precondition(lambda self: self.world.blocked or self.world.deaf)
     @rule()
     def heal(self) -> None:
         self._guard(self.world.heal)
@@ -179,7 +193,7 @@ class WorldMachine(RuleBasedStateMachine):
         """Heal, restart, go reliable, run until settled, then the end checks."""
         w = self.world
         w.mark(SETTLE)
-        if w.blocked:
+        if w.blocked or w.deaf:
             w.heal()
         for name in sorted(w.crashed):
             w.restart(name)
