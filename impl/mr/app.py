@@ -111,17 +111,14 @@ class App:
         self._reduce_ctx = _wants_ctx(self._reduce)
 
     def call_map(self, filename: str, contents: str, ctx: AppContext) -> Step:
-        ctx.calls += 1
-        out = (self._map(filename, contents, ctx=ctx) if self._map_ctx
-               else self._map(filename, contents))
-        if inspect.isgenerator(out):
-            out = yield from _drive(out, self.name)
-        return out
+        return self._call(self._map, self._map_ctx, (filename, contents), ctx)
 
     def call_reduce(self, key: str, values: list[str], ctx: AppContext) -> Step:
+        return self._call(self._reduce, self._reduce_ctx, (key, values), ctx)
+
+    def _call(self, fn: Callable, wants_ctx: bool, args: tuple, ctx: AppContext) -> Step:
         ctx.calls += 1
-        out = (self._reduce(key, values, ctx=ctx) if self._reduce_ctx
-               else self._reduce(key, values))
+        out = fn(*args, ctx=ctx) if wants_ctx else fn(*args)
         if inspect.isgenerator(out):
             out = yield from _drive(out, self.name)
         return out

@@ -86,9 +86,10 @@ def test_killed_worker_task_is_reassigned(tmp_path: Path, books: list[str]) -> N
 
 
 def run_crash_test(tmp_path: Path, books: list[str], task_timeout: float,
-                   budget: float) -> None:
+                   budget: float) -> int:
     """test-mr.sh's crash test: a coordinator, one crash worker, and three loops that start a
-    new crash worker one second after theirs exits, while the coordinator runs."""
+    new crash worker one second after theirs exits, while the coordinator runs. Returns the
+    number of workers that crashed."""
     coordinator = mr("coordinator", *books, "--dir", str(tmp_path),
                      "--task-timeout", str(task_timeout), stdout=subprocess.DEVNULL)
     first = mr("worker", "crash", "--dir", str(tmp_path), stderr=subprocess.DEVNULL)
@@ -114,17 +115,29 @@ def run_crash_test(tmp_path: Path, books: list[str], task_timeout: float,
                 p.kill()
                 p.wait()
     assert coordinator.returncode == 0
-    assert crashes + (first.returncode == 1) > 0, "no worker crashed"
     assert output_lines(tmp_path) == reference_lines("nocrash", books)
+    return crashes + (first.returncode == 1)
+
+
+def crash_test_with_crashes(tmp_path: Path, books: list[str], task_timeout: float,
+                            budget: float) -> None:
+    """The crash app draws its crashes at random (a third of the calls); a run in which no
+    worker happened to crash tests nothing, so such a run (a few percent) is repeated."""
+    for attempt in range(3):
+        folder = tmp_path / f"attempt-{attempt}"
+        folder.mkdir()
+        if run_crash_test(folder, books, task_timeout, budget) > 0:
+            return
+    pytest.fail("no worker crashed in three runs of the crash test")
 
 
 def test_crash_with_real_processes(tmp_path: Path, books: list[str]) -> None:
     """The crash test on four of the books with a 2 s task timeout instead of 10 s, to stay
     short (the app's own sleeps of up to 10 s remain)."""
-    run_crash_test(tmp_path, books[:4], task_timeout=2.0, budget=120)
+    crash_test_with_crashes(tmp_path, books[:4], task_timeout=2.0, budget=120)
 
 
 @pytest.mark.deep
 def test_crash_with_real_processes_lab_timeout(tmp_path: Path, books: list[str]) -> None:
     """The crash test exactly as the script runs it (10 s reassignment, 180 s limit)."""
-    run_crash_test(tmp_path, books, task_timeout=10.0, budget=180)
+    crash_test_with_crashes(tmp_path, books, task_timeout=10.0, budget=180)

@@ -9,8 +9,14 @@ import pytest
 
 from impl.mr.app import AppError, load_app
 from impl.mr.coordinator import DONE
-from impl.mr.files import TMP_PREFIX, atomic_write, bucket, output_lines, read_reduce_input
-from impl.mr.files import write_map_output
+from impl.mr.files import (
+    TMP_PREFIX,
+    atomic_write,
+    bucket,
+    output_lines,
+    read_reduce_input,
+    write_map_output,
+)
 from impl.mr.sequential import reference_lines, run_sequential
 from impl.mr.simulate import build_job, run_job
 from impl.sim.network import UNRELIABLE
