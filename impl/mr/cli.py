@@ -358,7 +358,7 @@ def _supervise(coordinator: subprocess.Popen, workers: list[subprocess.Popen], l
             continue
         if timeout is not None and time.monotonic() - started > timeout:
             return f"not done after {timeout:g}s"
-        time.sleep(0.05)
+        time.sleep(0.02)
     # The job is done and every output is in place: the workers still running (waiting for
     # work, or a slow duplicate) are stopped by the caller; what they leave is temporary.
     return None

@@ -140,8 +140,9 @@ def run_worker(
             return True
 
         node = run_node(name,
-                        lambda: Worker(app, workdir, give_up=give_up, worker_id=str(os.getpid()),
-                                       is_alive=is_alive, on_exit=exit_now),
+                        lambda: Worker(app, workdir, poll=0.05, give_up=give_up,
+                                       worker_id=str(os.getpid()), is_alive=is_alive,
+                                       on_exit=exit_now),
                         addresses(sockets), data_dir=sockets / "data",
                         seed=random.SystemRandom().randrange(2**31) if seed is None else seed,
                         until=lambda n: n.stopped, timeout=timeout)
