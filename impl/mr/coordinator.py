@@ -87,6 +87,8 @@ class Coordinator(Node):
             if seen is not None and seen[0] == msg.seq:  # a resent request: same answer
                 self.ctx.send(src, seen[1])
                 return
+            if seen is not None and msg.seq < seen[0]:
+                return  # a stale duplicate: its worker has moved on and ignores any answer
             reply = self._assign(msg) if isinstance(msg, MrAskTask) else self._report(msg)
             self._answered[msg.worker] = (msg.seq, reply)
             self.ctx.send(src, reply)

@@ -49,14 +49,16 @@ class SimJob:
         return node if isinstance(node, Worker) else None
 
     def add_worker(self, name: str | None = None, *, app: App | str | None = None,
-                   max_tasks: int | None = None, worker_class: type[Worker] = Worker) -> str:
+                   max_tasks: int | None = None, worker_class: type[Worker] = Worker,
+                   give_up: float = 10.0) -> str:
         """Start one more worker (named ``w<k>`` by default); it may join a running job."""
         name = name or f"w{len(self.workers)}"
         the_app = self.app if app is None else (load_app(app) if isinstance(app, str) else app)
         workdir = self.workdir
 
         def factory() -> Worker:
-            return worker_class(the_app, workdir, max_tasks=max_tasks, is_alive=self.is_alive)
+            return worker_class(the_app, workdir, max_tasks=max_tasks, give_up=give_up,
+                                is_alive=self.is_alive)
 
         self.workers.append(name)
         self.world.add_node(name, factory)
@@ -93,17 +95,19 @@ def build_job(
     linger: float = 1.0,
     max_tasks: int | None = None,
     worker_class: type[Worker] = Worker,
+    give_up: float = 10.0,
     log_events: bool = False,
+    record_steps: bool = False,
 ) -> SimJob:
     """A started World with a coordinator over ``files`` and ``workers`` workers."""
-    world = World(seed, profile, log_events=log_events, record_steps=False)
+    world = World(seed, profile, log_events=log_events, record_steps=record_steps)
     file_names = [str(f) for f in files]
     world.add_node(COORDINATOR, lambda: Coordinator(file_names, n_reduce,
                                                     task_timeout=task_timeout, linger=linger))
     job = SimJob(world, Path(workdir), load_app(app) if isinstance(app, str) else app,
                  file_names, n_reduce)
     for _ in range(workers):
-        job.add_worker(max_tasks=max_tasks, worker_class=worker_class)
+        job.add_worker(max_tasks=max_tasks, worker_class=worker_class, give_up=give_up)
     world.start()
     return job
 
