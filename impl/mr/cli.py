@@ -78,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("app", help=APP_HELP)
     p.add_argument("--dir", default=".", help="the job's shared folder (default .)")
     p.add_argument("--name", default=None, help="worker slot w0..w127 (default: first free)")
+    p.add_argument("--give-up", type=float, default=5.0, metavar="SECONDS",
+                   help="exit after this long without an answer from the coordinator "
+                   "(it is gone: the job is over); default 5")
     p.set_defaults(func=_worker)
 
     p = sub_mr.add_parser(
@@ -234,7 +237,7 @@ def _worker(args: argparse.Namespace) -> int:
     if not Path(args.dir).is_dir():
         raise UserError(f"folder {args.dir} does not exist")
     try:
-        node = run_worker(app, args.dir, name=args.name)
+        node = run_worker(app, args.dir, name=args.name, give_up=args.give_up)
     except SlotError as e:
         raise UserError(str(e)) from None
     except Exception as e:

@@ -118,6 +118,6 @@ def test_failing_app_fails_the_job_and_removes_its_files(tmp_path: Path,
 
 def test_worker_without_a_coordinator_gives_up(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "impl.mr.cli", "worker", "wc",
-                          "--dir", str(tmp_path)], env=ENV, capture_output=True, text=True,
-                         timeout=60)
+                          "--dir", str(tmp_path), "--give-up", "1"], env=ENV,
+                         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stderr == ""
