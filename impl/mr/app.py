@@ -26,7 +26,7 @@ import inspect
 import random
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -192,11 +192,3 @@ def load_app(spec: str) -> App:
     except Exception as e:
         raise AppError(f"app {spec!r} failed to load: {type(e).__name__}: {e}") from None
     return App(module, spec)
-
-
-def pairs(kva: Iterable[Any], name: str) -> Iterable[tuple[str, str]]:
-    """Check lazily that map output is (key, value) pairs (used by the sequential runner)."""
-    for kv in kva:
-        if not isinstance(kv, (tuple, list)) or len(kv) != 2:
-            raise AppError(f"app {name!r}: map must produce (key, value) pairs, got {kv!r}")
-        yield kv[0], kv[1]
