@@ -58,11 +58,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
     p = sub_mr.add_parser(
+        "simulate", help="run a job in the simulated world (virtual time, seeded faults)",
+        description="Run the same coordinator and workers as nodes of a simulated World: "
+        "real files in OUT, virtual time, a seeded network and seeded app randomness, so the "
+        "same --seed gives the same run. With --restart, a worker that exits (the crash app "
+        "crashes them) is started again a second later, as the labs' crash test does.")
+    p.add_argument("app", help=APP_HELP)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--out", default="mr-output", help="output folder (default ./mr-output)")
+    p.add_argument("--nreduce", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--network", choices=["reliable", "unreliable"], default="reliable")
+    p.add_argument("--restart", action="store_true",
+                   help="restart exited workers after 1 s while the job runs")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_simulate)
+
+    p = sub_mr.add_parser(
         "coordinator", help="serve one job's tasks to workers (one process)",
         description="Serve the map tasks (one per FILE) and NREDUCE reduce tasks of one job "
         "to 'faultlab mr worker' processes started on the same folder; exit a second after "
         "the job is done. A task not reported done within --task-timeout seconds is handed "
-        "to another worker.")
+        "to another worker. File names reach the workers as given: start them in the same "
+        "folder, or give absolute paths.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--dir", default=".", help="the job's shared folder (default .)")
     p.add_argument("--nreduce", type=int, default=10)
@@ -204,6 +223,44 @@ def _sequential(args: argparse.Namespace) -> int:
     except Exception as e:
         raise UserError(_app_failure(app, e), code=1) from None
     print(f"{len(pairs)} keys written to {out}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from impl.mr.simulate import LAB_TIMEOUT, build_job, run_job
+    from impl.sim.network import PROFILES
+
+    files = check_inputs(args.files)
+    app = check_app(args.app)
+    if not 1 <= args.workers <= 1000:
+        raise UserError("--workers must be between 1 and 1000")
+    if args.nreduce < 1:
+        raise UserError("--nreduce must be at least 1")
+    out = Path(args.out)
+    created = prepare_outdir(args.out, args.overwrite)
+    ok = False
+    try:
+        job = build_job(out, files, app, n_reduce=args.nreduce, workers=args.workers,
+                        seed=args.seed, profile=PROFILES[args.network])
+        run = run_job(job, restart_delay=1.0 if args.restart else None)
+        ok = run.completed
+    except AppError as e:
+        raise UserError(str(e), code=1) from None
+    except Exception as e:
+        raise UserError(_app_failure(app, e), code=1) from None
+    finally:
+        if not ok:
+            clean_outdir(out, created)
+    c = job.coordinator
+    if not run.completed:
+        left = sum(1 for w in job.workers if job.worker(w) is not None)
+        raise UserError(f"job not done after {run.virtual_seconds:.0f}s of virtual time "
+                        f"({c.summary()}, {left} workers running; try --restart)", code=1)
+    crashes = sum(1 for _, _, code in run.exits if code == 1)
+    print(f"mr simulate, seed {args.seed}: done at {c.done_at:.1f}s of virtual time "
+          f"(limit {LAB_TIMEOUT:g}s): {len(c.maps)} map and {len(c.reduces)} reduce tasks, "
+          f"{c.reassigned} reassigned, {crashes} worker crashes, {run.restarts} restarts, "
+          f"{job.world.counters.lost} messages lost; outputs in {out}")
     return 0
 
 

@@ -121,3 +121,21 @@ def test_worker_without_a_coordinator_gives_up(tmp_path: Path) -> None:
                           "--dir", str(tmp_path), "--give-up", "1"], env=ENV,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stderr == ""
+
+
+def test_simulate_is_deterministic_and_exact(tmp_path: Path, books: list[str]) -> None:
+    runs = [faultlab("simulate", "crash", *books, "--workers", "4", "--restart", "--seed", "9",
+                     "--network", "unreliable", "--out", str(tmp_path / name))
+            for name in ("a", "b")]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    summary = [r.stdout.rsplit("outputs in", 1)[0] for r in runs]
+    assert summary[0] == summary[1] and "seed 9" in summary[0] and "worker crashes" in summary[0]
+    assert output_lines(tmp_path / "a") == reference_lines("nocrash", books)
+
+
+def test_simulate_without_restarts_can_fail_cleanly(tmp_path: Path, books: list[str]) -> None:
+    """Crash workers that nobody restarts all die: a one-line error and no output folder."""
+    res = faultlab("simulate", "crash", *books, "--workers", "1", "--seed", "0",
+                   "--out", str(tmp_path / "out"))
+    assert_one_line_error(res, "job not done")
+    assert not (tmp_path / "out").exists()
