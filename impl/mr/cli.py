@@ -378,6 +378,7 @@ def _run(args: argparse.Namespace) -> int:
                 p.wait()
         for log in logs:
             log.close()
+        shutil.rmtree(sockets, ignore_errors=True)  # every process of the job has ended
         if not ok:
             clean_outdir(out, created)
     for p in out.glob(f"{TMP_PREFIX}*"):  # from workers stopped in the middle of a write

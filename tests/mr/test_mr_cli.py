@@ -4,6 +4,7 @@ errors that leave nothing half-written behind."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from impl.mr.files import intermediate_files, output_files, output_lines
+from impl.mr.process import socket_dir
 from impl.mr.sequential import reference_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +122,7 @@ def test_worker_without_a_coordinator_gives_up(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "impl.mr.cli", "worker", "wc",
                           "--dir", str(tmp_path), "--give-up", "1"], env=ENV,
                          capture_output=True, text=True, timeout=60)
+    shutil.rmtree(socket_dir(tmp_path), ignore_errors=True)
     assert res.returncode == 0 and res.stderr == ""
 
 

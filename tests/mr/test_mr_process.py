@@ -4,6 +4,7 @@ on UNIX sockets, sharing a folder, with workers killed and restarted (test-mr.sh
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from impl.mr.files import intermediate_files, output_lines
+from impl.mr.process import socket_dir
 from impl.mr.sequential import reference_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,16 @@ def map(filename, contents, *, ctx):
 combine = wc.combine
 reduce = wc.reduce
 '''
+
+
+@pytest.fixture(autouse=True)
+def remove_socket_folders(tmp_path: Path):
+    """The processes' socket folders live in the temporary folder, named after the job's."""
+    yield
+    for job in [tmp_path, *tmp_path.iterdir()]:
+        if job.is_dir():
+            key = socket_dir(job)
+            shutil.rmtree(key, ignore_errors=True)
 
 
 def mr(*args: str, **kwargs) -> subprocess.Popen:
