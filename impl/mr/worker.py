@@ -75,6 +75,7 @@ class Worker(Node):
         self.running: Step | None = None
         self.last_contact = 0.0
         self.exit_code: int | None = None
+        self.told_to_exit = False
         self.history: list[tuple[str, int, int]] = []  # (kind, task, attempt) finished here
         self.appctx: AppContext | None = None
 
@@ -87,8 +88,8 @@ class Worker(Node):
 
     @property
     def finished(self) -> bool:
-        """Told by the coordinator that the job is done (a normal exit)."""
-        return self.exit_code == 0
+        """Exited because the coordinator said the job is done (not by giving up)."""
+        return self.stopped and self.told_to_exit
 
     def on_start(self) -> None:
         if self.worker_id is None:
@@ -123,6 +124,7 @@ class Worker(Node):
             self._ask()
         elif isinstance(msg, MrTask):
             if msg.kind == EXIT:
+                self.told_to_exit = True
                 self._exit(0)
             elif msg.kind == WAIT:
                 self.ctx.set_timer("poll", self.poll)
