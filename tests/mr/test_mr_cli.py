@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from impl.cli import main
+from impl.mr.corpus import generate_corpus
 from impl.mr.files import intermediate_files, output_files, output_lines
 from impl.mr.process import socket_dir
 from impl.mr.sequential import reference_lines
@@ -54,13 +56,15 @@ def test_run_refuses_to_mix_with_earlier_outputs(tmp_path: Path, books: list[str
 
 def test_sample_corpus_is_deterministic(tmp_path: Path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    for folder, seed in ((a, "1"), (b, "1"), (c, "2")):
-        res = faultlab("sample-corpus", str(folder), "--mb", "0.2", "--seed", seed)
-        assert res.returncode == 0 and "wrote 8 files" in res.stdout
+    res = faultlab("sample-corpus", str(a), "--mb", "0.2", "--seed", "1")
+    assert res.returncode == 0 and "wrote 8 files" in res.stdout
+    generate_corpus(b, 0.2, seed=1)
+    generate_corpus(c, 0.2, seed=2)
     names = sorted(os.listdir(a))
     assert names == sorted(os.listdir(b)) and "pg-sherlock_holmes.txt" in names
     assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
     assert any((a / n).read_bytes() != (c / n).read_bytes() for n in names)
+    assert 0.19e6 < sum((a / n).stat().st_size for n in names) <= 0.2e6
 
 
 def test_sequential_writes_the_reference(tmp_path: Path, books: list[str]) -> None:
@@ -73,7 +77,7 @@ def test_sequential_writes_the_reference(tmp_path: Path, books: list[str]) -> No
                                   "broken-app", "out-is-file", "out-under-file",
                                   "zero-workers"])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, books: list[str],
-                                                   case: str) -> None:
+                                                   case: str, capsys) -> None:
     out = tmp_path / "out"
     app, files, extra = "wc", [books[0]], []
     problem = {
@@ -101,8 +105,9 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, books: list[st
     elif case == "zero-workers":
         extra = ["--workers", "0"]
     before = sorted(p.name for p in tmp_path.iterdir())
-    res = faultlab("run", app, *files, "--out", str(out), *extra)
-    assert_one_line_error(res, problem)
+    code = main(["mr", "run", app, *files, "--out", str(out), *extra])  # in-process: fast
+    err = capsys.readouterr().err
+    assert_one_line_error(subprocess.CompletedProcess([], code, "", err), problem)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
 
 
