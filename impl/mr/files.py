@@ -37,7 +37,19 @@ def output_name(reduce_task: int) -> str:
 
 def bucket(key: str, n_reduce: int) -> int:
     """The reduce task of ``key``: a hash that is the same in every process (not ``hash``)."""
-    return (zlib.crc32(key.encode("utf-8", "surrogatepass")) & 0x7FFFFFFF) % n_reduce
+    return (_crc(key) & 0x7FFFFFFF) % n_reduce
+
+
+_CRC: dict[str, int] = {}  # a worker meets the same keys in every task: hash each once
+
+
+def _crc(key: str) -> int:
+    h = _CRC.get(key)
+    if h is None:
+        h = zlib.crc32(key.encode("utf-8", "surrogatepass"))
+        if len(_CRC) < 1 << 20:
+            _CRC[key] = h
+    return h
 
 
 def atomic_write(path: Path, data: str) -> None:
