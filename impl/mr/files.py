@@ -92,10 +92,14 @@ def write_map_output(
     a reduce task can tell a missing file from an empty one). Returns the number of keys."""
     groups = group(kva)
     buckets: list[list] = [[] for _ in range(n_reduce)]
-    for k, vs in groups.items():
-        if not isinstance(k, str):
-            raise TypeError(f"map produced a key that is not a string: {k!r}")
-        buckets[bucket(k, n_reduce)].append([k, combine(k, vs) if combine else vs])
+    known = _CRC.get
+    for k, vs in groups.items():  # the hot loop of a map task: bucket() inlined
+        h = known(k)
+        if h is None:
+            if not isinstance(k, str):
+                raise TypeError(f"map produced a key that is not a string: {k!r}")
+            h = _crc(k)
+        buckets[(h & 0x7FFFFFFF) % n_reduce].append((k, combine(k, vs) if combine else vs))
     for y, items in enumerate(buckets):
         atomic_write(workdir / intermediate_name(map_task, y),
                      json.dumps(items, ensure_ascii=False, separators=(",", ":")))
