@@ -14,9 +14,9 @@ def map(filename: str, contents: str) -> list[tuple[str, str]]:
 def combine(key: str, values: list[str]) -> list[str]:
     """Sum a map task's counts for one word, so intermediates carry one number per word."""
     ones = values.count("1")  # the plain map output is all "1": counting them is cheap
-    return [str(ones if ones == len(values) else sum(map(int, values)))]
+    return [str(ones if ones == len(values) else sum(int(v) for v in values))]
 
 
 def reduce(key: str, values: list[str]) -> str:
     ones = values.count("1")
-    return str(ones if ones == len(values) else sum(map(int, values)))
+    return str(ones if ones == len(values) else sum(int(v) for v in values))
