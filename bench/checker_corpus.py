@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from checker.formats import load_history  # noqa: E402
+from checker.history import Operation  # noqa: E402
 from checker.linearizability import DEFAULT_PRUNING, Pruning, Verdict, check  # noqa: E402
 
 PORCUPINE_TOTAL = 0.85
@@ -53,19 +55,29 @@ def files(corpus: Path) -> list[str]:
     return names
 
 
+CPU: dict[str, float] = {}  # file -> median CPU seconds of the last run_corpus
+NODES: dict[str, int] = {}  # file -> search nodes in the last run_corpus
+READ: dict[str, float] = {}  # "time": seconds spent reading the corpus files once
+
+
 def time_check(ops, model, runs: int, **kw) -> tuple[float, Verdict, int]:
-    times, verdict, nodes = [], Verdict.UNKNOWN, 0
+    """Median wall time of ``runs`` checks (CPU time of this process kept in CPU["last"])."""
+    times, cpus, verdict, nodes = [], [], Verdict.UNKNOWN, 0
     for _ in range(runs):
-        t = time.perf_counter()
+        c, t = time.process_time(), time.perf_counter()
         r = check(ops, model, **kw)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
         verdict, nodes = r.verdict, r.nodes
+    CPU["last"] = statistics.median(cpus)
     return statistics.median(times), verdict, nodes
 
 
 def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
                quiet: bool) -> tuple[float, dict[str, float], int]:
+    """Check every corpus file; returns (total median wall time, per file, mismatches)."""
     total, per, wrong = 0.0, {}, 0
+    NODES.clear()
     loaded = {}
     t0 = time.perf_counter()
     for name in files(corpus):
@@ -77,14 +89,39 @@ def run_corpus(corpus: Path, runs: int, pruning: Pruning, cap: float | None,
         med, verdict, nodes = time_check(h.ops, h.model, runs, timeout=cap, pruning=pruning)
         total += med
         per[name] = med
+        CPU[name] = CPU["last"]
+        NODES[name] = nodes
         flag = "" if verdict.value == expected(name) else f"  MISMATCH (expected "\
             f"{expected(name)})"
         wrong += bool(flag)
         if not quiet:
             print(f"{name:24} {len(h.ops):5d} {verdict.value:>8} {nodes:7d} {med:9.4f}{flag}")
+    READ["time"] = read_time
     if not quiet:
         print(f"reading the {len(loaded)} files took {read_time:.3f} s (not in the total)")
     return total, per, wrong
+
+
+def open_kv_history(n: int, p_open: float, seed: int) -> list[Operation]:
+    """A kv history on one key, linearizable by construction, with a share of open calls
+    (half of which took effect): what crashed or timed-out clients leave behind."""
+    rng = random.Random(seed)
+    value, ops, t = "", [], 0
+    for i in range(n):
+        t += 10
+        is_open = rng.random() < p_open
+        call, ret = t - rng.randrange(30), None if is_open else t + rng.randrange(30)
+        took = not is_open or rng.random() < 0.5
+        r = rng.random()
+        if r < 0.5:
+            op = "append" if r < 0.45 else "put"
+            v = f"x{i}y"
+            if took:
+                value = value + v if op == "append" else v
+            ops.append(Operation(i % 8, {"op": op, "key": "k", "value": v}, None, call, ret))
+        else:
+            ops.append(Operation(i % 8, {"op": "get", "key": "k"}, value, call, ret or t + 1))
+    return ops
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,10 +139,17 @@ def main(argv: list[str] | None = None) -> int:
 
     total, per, wrong = run_corpus(corpus, args.runs, DEFAULT_PRUNING, None, args.quiet)
     n = len(per)
-    print(f"\nTOTAL {n} files: {total:.3f} s (median of {args.runs} per file); "
-          f"Porcupine 0.85 s -> ratio {total / PORCUPINE_TOTAL:.3f}; verdict mismatches: {wrong}")
+    cpu_total = sum(CPU[name] for name in per)
+    print(f"\nTOTAL {n} files: {total:.3f} s wall, {cpu_total:.3f} s CPU (median of {args.runs} "
+          f"per file); Porcupine 0.85 s -> ratio {total / PORCUPINE_TOTAL:.3f} wall, "
+          f"{cpu_total / PORCUPINE_TOTAL:.3f} CPU; verdict mismatches: {wrong}")
     for name, go in PORCUPINE.items():
-        print(f"  {name}: {per[name]:.4f} s vs Porcupine {go} s -> ratio {per[name] / go:.3f}")
+        print(f"  {name}: {per[name]:.4f} s wall, {CPU[name]:.4f} s CPU vs Porcupine {go} s "
+              f"-> ratio {per[name] / go:.3f} wall, {CPU[name] / go:.3f} CPU")
+    both = total + READ["time"]
+    print(f"  reading + checking: {both:.3f} s wall -> ratio {both / PORCUPINE_TOTAL:.3f}")
+    print(f"  load average now: {os.getloadavg()[0]:.2f} (other work on the machine inflates "
+          "wall times; CPU time is this process only)")
 
     print(f"\nWithout partitioning (cap {args.cap:g} s, 1 run each; Porcupine: >120 s, "
           f"target < {NOPART_TARGET:g} s):")
@@ -115,6 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {verdict.value} in {med:.3f} s ({nodes} nodes); "
               f"{'within' if verdict.value == expected(name) and med < NOPART_TARGET else 'MISSES'}"
               f" the target")
+
+    print(f"\nkv, one key, 2000 ops with open calls (cap {args.cap:g} s; the observes hint "
+          "on and off):")
+    for p_open in (0.05, 0.15):
+        ops = open_kv_history(2000, p_open, 1)
+        for label, pr in (("on", DEFAULT_PRUNING), ("off", replace(DEFAULT_PRUNING,
+                                                                     unseen_open=False))):
+            med, verdict, nodes = time_check(ops, "kv", 1, timeout=args.cap, pruning=pr)
+            print(f"  {p_open:.0%} open, unseen-open rule {label:3}: {verdict.value} in "
+                  f"{med:.3f} s ({nodes} nodes)")
 
     if args.ablate:
         print(f"\nAblation: corpus total with one rule off (cap {args.cap:g} s per file, "
@@ -129,14 +183,22 @@ def main(argv: list[str] | None = None) -> int:
             "no open-subset dominance": replace(DEFAULT_PRUNING, open_subsets=False),
             "open no-ops tried too": replace(DEFAULT_PRUNING, skip_open_noops=False),
             "partitions in order (no round-robin)": replace(DEFAULT_PRUNING, round_robin=False),
+            "no unseen-open rule (observes)": replace(DEFAULT_PRUNING, unseen_open=False),
+            "all rules off (plain search with cache)": Pruning(
+                read_absorption=False, skip_open_noops=False, identical_candidates=False,
+                open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
+                unseen_open=False),
         }
         for label, pr in variants.items():
             t = time.perf_counter()
             sub_total, sub, bad = run_corpus(corpus, 1, pr, args.cap, True)
             wall = time.perf_counter() - t
             worst = max(sub, key=sub.get)
-            print(f"  {label:44} total {sub_total:8.3f} s  worst {worst} {sub[worst]:.3f} s"
-                  f"  mismatches/unknown {bad}  (wall {wall:.1f} s)")
+            cpu = sum(CPU[k] for k in sub)
+            kv = sum(v for k, v in NODES.items() if k.startswith("kv/"))
+            etcd = sum(v for k, v in NODES.items() if k.startswith("jepsen/"))
+            print(f"  {label:42} nodes kv {kv:8d} etcd {etcd:8d}  CPU {cpu:7.3f} s  "
+                  f"worst {worst} {sub[worst]:.3f} s  wrong/capped {bad}  (wall {wall:.1f} s)")
     return 0
 
 

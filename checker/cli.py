@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
                               description=_DESCRIPTION)
     _add_arguments(p)
     _exit_3_on_usage_errors(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, prog="faultlab")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,15 +69,18 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Check each file named in ``args``; returns the exit code (worst over the files)."""
     if args.timeout is not None and not args.timeout > 0:
-        return _fail(None, "--timeout must be a positive number of seconds")
+        return _fail(args, None, "--timeout must be a positive number of seconds")
     if args.html and len(args.files) != 1:
-        return _fail(None, "--html takes exactly one FILE")
+        return _fail(args, None, "--html takes exactly one FILE")
     codes = [_check_file(path, args) for path in args.files]
     return min(codes, key=_SEVERITY.index)
 
 
-def _fail(where: str | None, message: str) -> int:
-    print(f"{where}: {message}" if where else f"error: {message}", file=sys.stderr)
+def _fail(args: argparse.Namespace, where: str | None, message: str) -> int:
+    """One line on stderr, prefixed like argparse's own errors (``faultlab: error: ...``)."""
+    prog = getattr(args, "prog", "python -m checker")
+    print(f"{prog}: error: {where}: {message}" if where else f"{prog}: error: {message}",
+          file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -85,21 +88,21 @@ def _check_file(path: str, args: argparse.Namespace) -> int:
     try:
         loaded = load_history(path, args.format)
     except HistoryFormatError as e:
-        return _fail(None, str(e))
+        return _fail(args, None, str(e))
     name = args.model or loaded.model
     if name is None:
-        return _fail(path, f"no model given and none recorded in the file; pass --model "
+        return _fail(args, path, f"no model given and none recorded in the file; pass --model "
                      f"({', '.join(sorted(MODELS))})")
     try:
         model = get_model(name)
     except KeyError as e:
-        return _fail(path, str(e.args[0]))
+        return _fail(args, path, str(e.args[0]))
     verbose = bool(args.verbose or args.html)
     try:
         result = check(loaded.ops, model, timeout=args.timeout, verbose=verbose,
                        partition=not args.no_partition)
     except Exception as e:  # the model rejected the shape of an operation
-        return _fail(path, f"history does not fit model {name!r}: "
+        return _fail(args, path, f"history does not fit model {name!r}: "
                      f"{type(e).__name__}: {e}")
     _report(path, loaded, name, model, result, args.verbose)
     if args.html:
@@ -108,7 +111,7 @@ def _check_file(path: str, args: argparse.Namespace) -> int:
         try:
             write_html(result, model, args.html, title=os.path.basename(path))
         except OSError as e:
-            return _fail(args.html, f"cannot write: {e.strerror or e}")
+            return _fail(args, args.html, f"cannot write: {e.strerror or e}")
         print(f"{path}: view written to {args.html}")
     return {Verdict.OK: EXIT_OK, Verdict.ILLEGAL: EXIT_ILLEGAL,
             Verdict.UNKNOWN: EXIT_UNKNOWN}[result.verdict]
@@ -123,6 +126,9 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
           f"{result.elapsed:.3f} s)")
     if not verbose:
         return
+    if len(result.partitions) < result.n_partitions:
+        print(f"  ({result.n_partitions - len(result.partitions)} partitions not finished: the "
+              "search stops at the first failing one)")
     for part in result.partitions:
         if part.verdict is Verdict.OK:
             continue
@@ -137,7 +143,7 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
             print(f"  no linearization gets past t={part.fail_time:g}, the return of "
                   f"{_op_text(model, op)}")
         for idx in part.stuck[:10]:
-            print(f"    cannot go next: {_op_text(model, part.ops[idx])}")
+            print(f"    cannot be linearized from there: {_op_text(model, part.ops[idx])}")
 
 
 def _op_text(model: Model, op: Any) -> str:

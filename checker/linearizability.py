@@ -18,20 +18,30 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   cut too: leaving open operations out never hurts.
 * **Identical candidates.** Among candidates with the same input and output, only the one
   with the earliest return is tried; the others lead to dominated nodes.
+* **Dead reads.** With the model's ``may_become``/``overwrites`` hints, a node is cut as soon
+  as a pending read (a candidate, or one of the next reads of each kind called later) can no
+  longer be satisfied by the time it returns and nothing that overwrites what it sees can
+  still come first.
+* **Unseen open operations.** With the model's ``observes`` hint, an open operation whose
+  effect no read could show is never tried: it did not take effect or was overwritten
+  unseen, so it can be left out.
+* Candidates are tried earliest return first.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
-independently; worker processes are used only for large histories.
+independently: interleaved in this process (stopping at the first failure), or in worker
+processes for large histories.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import pickle
 import time
+from bisect import bisect_left
 from collections.abc import Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -39,15 +49,35 @@ from typing import Any
 from .history import UNKNOWN, Operation
 from .models import Model, get_model
 
-__all__ = ["CheckResult", "PartitionResult", "Verdict", "check", "check_partition"]
+__all__ = ["CheckResult", "PartitionResult", "Pruning", "Verdict", "check", "check_partition"]
 
-#: Histories with at least this many operations (and more than one partition) are
-#: checked in worker processes; smaller ones never pay the process start-up cost.
-PROCESS_THRESHOLD = 20_000
+#: Partitions still unfinished after this many seconds of in-process search move to worker
+#: processes (when there are several and more than one CPU): quick checks, which are most,
+#: never pay the process start-up cost.
+PROCESS_AFTER = 2.0
+_OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
-#: How many operations called after the candidates are asked ``may_become`` at each node.
-LOOKAHEAD = 4
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """Switches for the pruning rules (all on by default); for measuring what each is worth.
+
+    Every rule keeps verdicts exact; turning one off only makes some searches slower.
+    """
+
+    read_absorption: bool = True
+    skip_open_noops: bool = True
+    identical_candidates: bool = True
+    open_subsets: bool = True
+    dead_reads: bool = True  # the model's may_become/is_reset hints
+    lookahead: int = 2  # reads of each kind, called after the candidates, asked may_become
+    unseen_open: bool = True  # the model's observes hint: skip open ops no read shows
+    round_robin: bool = True  # interleave partitions, stop at the first failure
+
+
+DEFAULT_PRUNING = Pruning()
 _CLOCK_EVERY = 512  # nodes between two looks at the clock
 
 
@@ -71,8 +101,9 @@ class PartitionResult:
     OK partition), as lists of (op index, state after the op). ``stuck`` are the operations
     that real time allowed next at the end of the longest one but the model refused;
     ``blocking`` is the completed operation whose return bounds that point, and
-    ``fail_time`` its return time: no linearization gets past it. ``index`` is the
-    partition's position in the model's partitioning.
+    ``fail_time`` its return time: no linearization gets past it. ``stuck`` also names the
+    first read called later that can no longer succeed, when that is what ended the search.
+    ``index`` is the partition's position in the model's partitioning.
     """
 
     ops: list[Operation]
@@ -111,6 +142,7 @@ def check(
     verbose: bool = False,
     partition: bool = True,
     workers: int | None = None,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> CheckResult:
     """Decide whether ``history`` is linearizable with respect to ``model``.
 
@@ -120,8 +152,9 @@ def check(
     Partitions are searched round-robin and the search stops at the first illegal one, so
     ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
-    worker processes (1 = in this process); by default processes are used only for large
-    histories with several partitions.
+    worker processes (1 = all in this process); by default, partitions still unfinished
+    after ``PROCESS_AFTER`` seconds move to worker processes when several remain.
+    ``pruning`` switches search rules off, for benchmarks.
     """
     start = time.monotonic()
     m = get_model(model)
@@ -135,26 +168,25 @@ def check(
     parts = [p for p in parts if p]
     deadline = None if timeout is None else start + timeout
 
-    if workers is None:
-        use = min(len(parts), os.cpu_count() or 1) if len(ops) >= PROCESS_THRESHOLD else 1
-    else:
-        use = min(max(1, workers), len(parts))
-    if use > 1 and not _picklable(m):
-        use = 1
-
+    cpus = os.cpu_count() or 1
     results: list[PartitionResult] = []
-    if use <= 1:
-        results = _round_robin(parts, m, deadline, verbose)
+    if workers is not None and workers > 1 and len(parts) > 1 and _picklable(m):
+        results = _in_processes(parts, list(range(len(parts))), m, deadline, verbose, pruning,
+                                min(workers, len(parts)))
+    elif not pruning.round_robin and len(parts) > 1:
+        for i, p in enumerate(parts):
+            r = _run_partition(p, m, deadline, verbose, i, pruning)
+            results.append(r)
+            if r.verdict is Verdict.ILLEGAL:
+                break
     else:
-        with ProcessPoolExecutor(max_workers=use) as pool:
-            futs = [pool.submit(_run_partition, p, m, deadline, verbose, i)
-                    for i, p in enumerate(parts)]
-            for f in futs:
-                r = f.result()
-                results.append(r)
-                if r.verdict is Verdict.ILLEGAL and not verbose:
-                    pool.shutdown(cancel_futures=True)
-                    break
+        handoff = (workers is None and cpus > 1 and len(parts) > 1 and _picklable(m))
+        until = time.monotonic() + PROCESS_AFTER if handoff else None
+        results, left = _round_robin(parts, m, deadline, verbose, pruning, until)
+        if left:  # several hard partitions: search them in parallel from scratch
+            results += _in_processes(parts, left, m, deadline, verbose, pruning,
+                                     min(cpus, len(left)))
+            results.sort(key=lambda r: r.index)
 
     verdicts = {r.verdict for r in results}
     if Verdict.ILLEGAL in verdicts:
@@ -173,11 +205,36 @@ def check(
     )
 
 
+def _in_processes(
+    parts: list[list[Operation]], which: list[int], model: Model, deadline: float | None,
+    verbose: bool, pruning: Pruning, workers: int,
+) -> list[PartitionResult]:
+    """Partitions ``which`` in worker processes, largest first; a failure stops the rest."""
+    order = sorted(which, key=lambda i: -len(parts[i]))
+    jobs = [(parts[i], model, deadline, verbose, i, pruning) for i in order]
+    results: list[PartitionResult] = []
+    with multiprocessing.get_context().Pool(workers) as pool:
+        for r in pool.imap_unordered(_run_job, jobs):
+            results.append(r)
+            if r.verdict is Verdict.ILLEGAL:
+                pool.terminate()  # stop the workers still searching
+                break
+    return sorted(results, key=lambda r: r.index)
+
+
+def _run_job(job: tuple[Any, ...]) -> PartitionResult:
+    r = _run_partition(*job)
+    if not job[3]:
+        r.ops = []  # not verbose: spare sending the history back
+    return r
+
+
 def _run_partition(
-    part: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int
+    part: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
-    """Worker-process entry: one whole partition."""
-    gen = _search(part, model, deadline, verbose, index)
+    """One whole partition (also the worker-process entry)."""
+    gen = _search(part, model, deadline, verbose, index, pruning)
     while True:
         try:
             next(gen)
@@ -186,19 +243,25 @@ def _run_partition(
 
 
 def _round_robin(
-    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool
-) -> list[PartitionResult]:
+    parts: list[list[Operation]], model: Model, deadline: float | None, verbose: bool,
+    pruning: Pruning, until: float | None = None,
+) -> tuple[list[PartitionResult], list[int]]:
     """Advance all partitions with a doubling node budget; stop at the first failure.
 
     One illegal partition decides the verdict, and failures are often found quickly, so
     this avoids spending the whole budget on a hard partition first. Partitions left
-    unfinished are not reported.
+    unfinished after a failure are not reported. Past ``until`` (a time.monotonic() value),
+    if two or more partitions are unfinished, their indices are returned instead.
     """
-    gens = {i: _search(p, model, deadline, verbose, i) for i, p in enumerate(parts)}
+    gens = {i: _search(p, model, deadline, verbose, i, pruning) for i, p in enumerate(parts)}
     done: dict[int, PartitionResult] = {}
     budget = 1
     while gens:
         for i in list(gens):
+            if until is not None and len(gens) > 1 and time.monotonic() > until:
+                for g in gens.values():
+                    g.close()
+                return [done[k] for k in sorted(done)], sorted(gens)
             gen = gens[i]
             try:
                 for _ in range(budget):
@@ -209,9 +272,9 @@ def _round_robin(
                 if stop.value.verdict is Verdict.ILLEGAL:
                     for g in gens.values():
                         g.close()
-                    return [done[k] for k in sorted(done)]
+                    return [done[k] for k in sorted(done)], []
         budget *= 2
-    return [done[k] for k in sorted(done)]
+    return [done[k] for k in sorted(done)], []
 
 
 def _picklable(obj: Any) -> bool:
@@ -223,18 +286,29 @@ def _picklable(obj: Any) -> bool:
 
 
 def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a JSON-like value, used to spot identical operations."""
-    if isinstance(value, dict):
-        return ("{", tuple(sorted(((repr(k), _freeze(v)) for k, v in value.items()))))
+    """A hashable stand-in for a JSON-like value, used to spot identical operations.
+
+    Equal values (by ``==``, as the search cache compares states) give equal results.
+    """
+    if type(value) is dict:
+        try:
+            return frozenset(value.items())  # the common case: scalar values
+        except TypeError:
+            return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return ("[", tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, set | frozenset):
-        return ("#", tuple(sorted(repr(_freeze(v)) for v in value)))
+        try:
+            return ("#", frozenset(value))
+        except TypeError:
+            return ("#", tuple(sorted(repr(_freeze(v)) for v in value)))
     try:
         hash(value)
     except TypeError:
         return ("?", json.dumps(value, sort_keys=True, default=repr))
-    return (type(value).__name__, value)
+    return value
 
 
 def check_partition(
@@ -243,14 +317,15 @@ def check_partition(
     *,
     deadline: float | None = None,
     verbose: bool = False,
+    pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
     """Search one partition (no further splitting); ``deadline`` is a time.monotonic() value."""
-    return _run_partition(list(history), model, deadline, verbose, 0)
+    return _run_partition(list(history), model, deadline, verbose, 0, pruning)
 
 
 def _search(
     history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
-    index: int,
+    index: int, pruning: Pruning = DEFAULT_PRUNING,
 ) -> Generator[None, None, PartitionResult]:
     """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes.
 
@@ -275,25 +350,64 @@ def _search(
     for i in range(n):
         if is_open[i]:
             open_mask |= 1 << i
-    has_open = open_mask != 0
+    has_open = open_mask != 0 and pruning.open_subsets
+    skip_open_noops = pruning.skip_open_noops
+    lookahead = pruning.lookahead
     step = model.step
     may_become = getattr(model, "may_become", None)
-    prune = (may_become is not None
-             and getattr(type(model), "may_become", None) is not Model.may_become)
-    is_reset = getattr(model, "is_reset", None)
-    resets = [i for i in range(n) if prune and is_reset is not None and is_reset(inputs[i])]
+    prune = (pruning.dead_reads and may_become is not None
+             and getattr(may_become, "__func__", None) is not Model.may_become)
     ro = getattr(model, "is_read_only", None)
-    read_only = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
-                 for i in range(n)]
+    reader = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
+              for i in range(n)]
+    read_only = reader if pruning.read_absorption else [False] * n
+    # Open operations whose effect no read could show are never tried: in any valid order
+    # they either did not take effect or were overwritten unseen, so they can be left out.
+    unseen = [False] * n
+    observes = getattr(model, "observes", None)
+    if (pruning.unseen_open and observes is not None and open_mask
+            and getattr(observes, "__func__", None) is not Model.observes):
+        reads = [i for i in range(n) if reader[i]]
+        budget = _OBSERVES_BUDGET  # bounds the cost on huge histories (then: no pruning)
+        for i in range(n):
+            if is_open[i] and budget > 0:
+                budget -= len(reads)
+                unseen[i] = budget > 0 and not any(
+                    rets[r] >= calls[i] and observes(inputs[i], inputs[r], outputs[r])
+                    for r in reads)
+    overwrites = getattr(model, "overwrites", None)
+    relevant: dict[Any, list[int]] = {}  # read input -> operations overwriting what it sees
+    frozen_inputs: dict[int, Any] = {}
+    kinds: dict[Any, list[int]] = {}
+    if prune and lookahead > 0:
+        for i in range(n):
+            if reader[i]:
+                fi = frozen_inputs[i] = _freeze(inputs[i])
+                kinds.setdefault(fi, []).append(i)
+    read_kinds = list(kinds.values())
+    if not pruning.identical_candidates:
+        cls = list(range(n))
     lin = bytearray(n)
 
-    def reset_pending(t: float) -> bool:
-        """Whether an unlinearized reset operation can still be placed before time ``t``."""
-        for k in resets:
+    def reset_pending(j: int, state: Any) -> bool:
+        """Whether an unlinearized operation overwriting what read ``j`` observes can still
+        be placed before ``j`` returns, and leave a state from which ``j`` may succeed."""
+        fj = frozen_inputs.get(j)
+        if fj is None:
+            fj = frozen_inputs[j] = _freeze(inputs[j])
+        ks = relevant.get(fj)
+        if ks is None:
+            inp = inputs[j]
+            ks = relevant[fj] = [] if overwrites is None else [
+                k for k in range(n) if overwrites(inputs[k], inp)]
+        t = rets[j]
+        for k in ks:
             if calls[k] > t:
                 return False
             if not lin[k]:
-                return True
+                ok, ns = step(state, inputs[k], outputs[k])
+                if ok and may_become(ns, inputs[j], outputs[j]):
+                    return True
         return False
 
     def expand(s_bits: int, state: Any, p_call: int, p_ret: int, added: list[int]):
@@ -317,8 +431,8 @@ def _search(
             while j < n and calls[j] <= minret:
                 if not lin[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
-                    if ok:
-                        if ns == state and (is_open[j] or read_only[j]):
+                    if ok and not unseen[j]:
+                        if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1
                                 s_bits |= 1 << j
@@ -332,8 +446,8 @@ def _search(
                                 kids.append((j, ns))
                             elif rets[j] < rets[kids[k][0]]:
                                 kids[k] = (j, ns)
-                    elif (prune and not is_open[j] and not may_become(state, inputs[j], outputs[j])
-                          and not reset_pending(rets[j])):
+                    elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
+                          and not reset_pending(j, state)):
                         return -1, s_bits, p_call, p_ret, None
                 j += 1
             if not absorbed:
@@ -344,12 +458,15 @@ def _search(
                 return 1, s_bits, p_call, p_ret, None
             minret = rets[ret_order[p_ret]]
         if prune:
-            # Operations called later still constrain the present: a read that will see an
-            # extension of today's value (say) fails now unless a reset can come in between.
-            for q in range(j, min(n, j + LOOKAHEAD)):
-                if (not is_open[q] and not may_become(state, inputs[q], outputs[q])
-                        and not reset_pending(rets[q])):
-                    return -1, s_bits, p_call, p_ret, None
+            # Reads called later still constrain the present: a read that will see an
+            # extension of today's value (say) fails now unless an overwrite can come first.
+            # The next few reads of each kind (same input: same key, say) are asked.
+            for reads in read_kinds:
+                a = bisect_left(reads, j)
+                for q in reads[a:a + lookahead]:
+                    if (not may_become(state, inputs[q], outputs[q])
+                            and not reset_pending(q, state)):
+                        return -1, s_bits, p_call, p_ret, None
         if len(kids) > 1:
             kids.sort(key=lambda kid: (rets[kid[0]], kid[0]))
         return 0, s_bits, p_call, p_ret, kids
@@ -372,6 +489,56 @@ def _search(
     def path_of(frames: list[list[Any]]) -> list[tuple[int, Any]]:
         return [(j, fr[1]) for fr in frames for j in fr[6]]
 
+    live = 0  # stack length at the deepest node while it is still on the stack, else 0
+
+    def explain(res: PartitionResult, bits: int, state: Any, p_ret: int) -> None:
+        """What could not go on at the end of the longest partial linearization: the
+        operations real time allows next that the model refuses, and the reads called later
+        that can no longer succeed (dead-read pruning)."""
+        saved = bytes(lin)
+        for i in range(n):
+            lin[i] = (bits >> i) & 1
+        while p_ret < n_c and lin[ret_order[p_ret]]:
+            p_ret += 1
+        if p_ret < n_c:
+            blocking = ret_order[p_ret]
+            res.blocking, res.fail_time = blocking, rets[blocking]
+            for j in range(n):
+                if not lin[j] and calls[j] <= rets[blocking]:
+                    if not step(state, inputs[j], outputs[j])[0]:
+                        res.stuck.append(j)
+            if prune:
+                for j in range(n):
+                    if (reader[j] and not lin[j] and calls[j] > rets[blocking]
+                            and not may_become(state, inputs[j], outputs[j])
+                            and not reset_pending(j, state)):
+                        res.stuck.append(j)
+                        break
+        lin[:] = saved
+
+    def note(bits: int, state: Any, p_ret: int) -> None:
+        """Keep the longest partial linearizations (the current stack's path).
+
+        A new deepest node is copied only when the search backtracks past it (see
+        ``leaving``): going ever deeper then costs nothing.
+        """
+        nonlocal best_depth, longest, best_node, live
+        depth = bits.bit_count()
+        if depth > best_depth:
+            best_depth = depth
+            longest = []
+            best_node = (bits, state, p_ret)
+            live = len(stack)
+        elif depth == best_depth and len(longest) + (live > 0) < MAX_LONGEST:
+            longest.append(path_of(stack))
+
+    def leaving() -> None:
+        """Called before popping the stack: save the deepest path if it is being left."""
+        nonlocal live
+        if live and len(stack) == live:
+            longest.insert(0, path_of(stack))
+            live = 0
+
     if done:
         result_verdict = Verdict.OK
         if verbose:
@@ -381,14 +548,14 @@ def _search(
         dom: dict[tuple[int, Any], list[int]] = {}
         not_open = ~open_mask
         if verbose:
-            best_depth = s0.bit_count()
-            longest = [path_of(stack)]
-            best_node = (s0, init, pr0)
+            note(s0, init, pr0)
         while stack:
             fr = stack[-1]
             kids = fr[4]
             k = fr[5]
             if k == len(kids):
+                if verbose:
+                    leaving()
                 stack.pop()
                 for j in fr[6]:
                     lin[j] = 0
@@ -419,6 +586,11 @@ def _search(
             added = [j]
             status, bits2, pc, pr, kids2 = expand(bits, ns, fr[2], fr[3], added)
             if status == -1:
+                if verbose:  # a dead end is still a partial linearization worth showing
+                    stack.append([bits2, ns, pc, pr, [], 0, added])
+                    note(bits2, ns, pr)
+                    leaving()
+                    stack.pop()
                 for x in added:
                     lin[x] = 0
                 continue
@@ -441,39 +613,17 @@ def _search(
                 visited.add(key)
             stack.append([bits2, ns, pc, pr, kids2, 0, added])
             if verbose:
-                depth = bits2.bit_count()
-                if depth > best_depth:
-                    best_depth = depth
-                    longest = [path_of(stack)]
-                    best_node = (bits2, ns, pr)
-                elif depth == best_depth and len(longest) < MAX_LONGEST:
-                    longest.append(path_of(stack))
+                note(bits2, ns, pr)
 
     res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes, index=index)
     if verbose:
         if result_verdict is Verdict.OK:
             res.linearizations = [path_of(stack)]
         else:
+            if live:  # timed out while the deepest node was still on the stack
+                longest.insert(0, path_of(stack[:live]))
             res.linearizations = longest
             if best_node is not None:
-                _explain(res, best_node, calls, rets, ret_order, inputs, outputs, step)
+                explain(res, *best_node)
     res.elapsed = time.monotonic() - start
     return res
-
-
-def _explain(res, node, calls, rets, ret_order, inputs, outputs, step) -> None:
-    """Fill in what could not go next at the end of the longest partial linearization."""
-    bits, state, p_ret = node
-    n = len(calls)
-    while p_ret < len(ret_order) and (bits >> ret_order[p_ret]) & 1:
-        p_ret += 1
-    if p_ret == len(ret_order):
-        return
-    blocking = ret_order[p_ret]
-    res.blocking = blocking
-    res.fail_time = rets[blocking]
-    for j in range(n):
-        if not (bits >> j) & 1 and calls[j] <= rets[blocking]:
-            ok, _ = step(state, inputs[j], outputs[j])
-            if not ok:
-                res.stuck.append(j)

@@ -66,14 +66,23 @@ class Model:
         (a read, a failed cas). The search then linearizes it as soon as it is allowed."""
         return False
 
-    def is_reset(self, input: Any) -> bool:
-        """True when this operation sets the whole state regardless of what it was."""
+    def overwrites(self, input: Any, read_input: Any) -> bool:
+        """True when ``input`` sets everything ``read_input`` can observe, whatever it was
+        before (a write for a register read; a put of the same key for a get)."""
         return False
 
     def may_become(self, state: Any, input: Any, output: Any) -> bool:
-        """Whether non-reset operations could still turn ``state`` into one where
-        ``input`` may return ``output``. False lets the search drop the branch unless a reset
-        operation can still intervene; when unsure, return True."""
+        """Whether operations that do not overwrite could still turn ``state`` into one where
+        ``input`` may return ``output``. False lets the search drop the branch unless an
+        overwriting operation can still come first; when unsure, return True. Asked only
+        about read-only operations."""
+        return True
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        """Whether this read's output could show the effect of ``input``. Return False only
+        when it cannot; an open operation whose effect no read shows is then never tried
+        (it must have failed, or been overwritten unseen). Only reads can tell: use this hint
+        only when every operation other than reads is allowed in every state."""
         return True
 
     def describe_operation(self, input: Any, output: Any) -> str:
@@ -134,11 +143,14 @@ class Register(Model):
     def is_read_only(self, input: Any, output: Any) -> bool:
         return input.get("op") == "read"
 
-    def is_reset(self, input: Any) -> bool:
+    def overwrites(self, input: Any, read_input: Any) -> bool:
         return input.get("op") == "write"
 
     def may_become(self, state: Any, input: Any, output: Any) -> bool:
         return _matches(output, state)  # only writes change a register
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        return _matches(read_output, input.get("value"))
 
 
 class CasRegister(Model):
@@ -208,8 +220,8 @@ class KV(Model):
     def is_read_only(self, input: Any, output: Any) -> bool:
         return input.get("op") == "get"
 
-    def is_reset(self, input: Any) -> bool:
-        return input.get("op") == "put"
+    def overwrites(self, input: Any, read_input: Any) -> bool:
+        return input.get("op") == "put" and input.get("key") == read_input.get("key")
 
     def may_become(self, state: Any, input: Any, output: Any) -> bool:
         # Appends only extend a value: a get can still succeed if it reads an extension.
@@ -220,6 +232,15 @@ class KV(Model):
             if k == key:
                 return output.startswith(v)
         return True
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        if input.get("key") != read_input.get("key"):
+            return False
+        if read_output is UNKNOWN or not isinstance(read_output, str):
+            return True
+        if input.get("op") == "put":
+            return read_output.startswith(input.get("value", ""))
+        return input.get("value", "") in read_output
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
         groups: dict[Any, list[Operation]] = defaultdict(list)
@@ -335,5 +356,19 @@ def get_model(model: Model | str) -> Model:
             choices = ", ".join(sorted(MODELS))
             raise KeyError(f"unknown model {model!r} (known: {choices})") from None
     if hasattr(model, "init") and hasattr(model, "step"):
-        return model  # duck-typed model
+        return _Adapted(model)
     raise TypeError(f"not a model: {model!r}")
+
+
+class _Adapted(Model):
+    """A duck-typed model (any object with init and step) with the defaults filled in."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", type(inner).__name__)
+        self.init = inner.init  # type: ignore[method-assign]
+        self.step = inner.step  # type: ignore[method-assign]
+        for hook in ("partition", "describe_operation", "describe_state", "is_read_only",
+                     "overwrites", "may_become", "observes"):
+            if hasattr(inner, hook):
+                setattr(self, hook, getattr(inner, hook))

@@ -74,6 +74,7 @@ def _verdict_text(verdict: object) -> str:
 
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
+    ("pb", lambda seed: __import__("impl.pb.demo", fromlist=["demo"]).demo(seed)),
     ("mr", lambda seed: __import__("impl.mr.demo", fromlist=["demo"]).demo(seed)),
 ]
 

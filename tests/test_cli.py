@@ -19,7 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_the_subcommands():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("demo", "replay"):
+    for command in ("demo", "explore", "replay", "check"):
         assert re.search(rf"^\s+{command}\s", out.stdout, re.M), out.stdout
 
 
@@ -29,6 +29,8 @@ def test_help_lists_the_subcommands():
     (["demo", "--only", "nothing"], "invalid choice: 'nothing'"),
     (["replay"], "the following arguments are required: file"),
     (["replay", "/no/such/file.json"], "no such file"),
+    (["check", "/no/such/history.jsonl"], "cannot read"),
+    (["explore", "nothing-like-this"], "unknown machine"),
 ])
 def test_user_mistakes_are_one_line_errors_without_traceback(args, problem):
     out = run(*args)

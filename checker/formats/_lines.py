@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -29,16 +30,20 @@ def read_lines(source: Any, name: str | None = None) -> tuple[str | None, list[s
     if isinstance(source, str | os.PathLike):
         try:
             with open(source, "rb") as f:
-                raw: Iterable[Any] = f.read().splitlines()
+                return name, _decode(f.read(), name)
         except OSError as e:
             raise HistoryFormatError(name, None, f"cannot read: {e.strerror or e}") from None
-    elif isinstance(source, bytes | bytearray):
-        raw = bytes(source).splitlines()
-    else:
-        try:
-            raw = list(source)
-        except (OSError, UnicodeDecodeError) as e:
-            raise HistoryFormatError(name, None, f"cannot read: {e}") from None
+    if isinstance(source, bytes | bytearray):
+        return name, _decode(bytes(source), name)
+    if isinstance(source, list) and all(type(x) is str for x in source):
+        text = "\n".join(source)
+        if text.count("\n") == len(source) - 1 and not _ODD.search(text):
+            # already clean lines: the common case of a second reader
+            return name, source
+    try:
+        raw = list(source)
+    except (OSError, UnicodeDecodeError) as e:
+        raise HistoryFormatError(name, None, f"cannot read: {e}") from None
     lines: list[str] = []
     for no, item in enumerate(_split(raw), start=1):
         if isinstance(item, bytes | bytearray):
@@ -54,6 +59,26 @@ def read_lines(source: Any, name: str | None = None) -> tuple[str | None, list[s
     return name, lines
 
 
+_ODD = re.compile("[\r\x00]")
+_BREAK = re.compile("\r\n|\r|\n")
+
+
+def _decode(data: bytes, name: str | None) -> list[str]:
+    """Lines of a whole file's bytes; the line of a bad byte is named in the error."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = len(_BREAK.findall(data[: e.start].decode("utf-8", "replace"))) + 1
+        raise HistoryFormatError(name, line, f"not UTF-8 text ({e.reason})") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise HistoryFormatError(name, len(_BREAK.findall(text[:nul])) + 1, "NUL byte in text")
+    lines = _BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _split(raw: Iterable[Any]) -> Iterator[Any]:
     """Lines from files keep their ending; strip it (and split stray embedded breaks)."""
     for item in raw:
@@ -65,3 +90,18 @@ def _split(raw: Iterable[Any]) -> Iterator[Any]:
             yield from parts
         else:
             yield item
+
+
+def pop_call(pending: dict[Any, Any], proc: Any, name: str | None, line: int) -> Any:
+    """The pending call a completion closes, or a HistoryFormatError naming the line."""
+    call = pending.pop(proc, None)
+    if call is None:
+        raise HistoryFormatError(name, line, f"process {proc} completes without a call")
+    return call
+
+
+def same_function(f: Any, call_f: Any, call_line: int, name: str | None, line: int) -> None:
+    """A completion must be of the function its call was."""
+    if f != call_f:
+        raise HistoryFormatError(name, line, f"completion {f!r} does not match the call's "
+                                 f"{call_f!r} (line {call_line})")

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
-from ._lines import read_lines
+from ._lines import pop_call, read_lines, same_function
 
 DEFAULT_MODEL = None
 _MAX_DEPTH = 100
@@ -230,13 +230,8 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
                                          f"call (line {pending[proc][1]}) completed")
             pending[proc] = (entry, line, pos)
             continue
-        call = pending.pop(proc, None)
-        if call is None:
-            raise HistoryFormatError(name, line, f"process {proc} completes without a call")
-        inv, inv_line, inv_pos = call
-        if entry["f"] != inv["f"]:
-            raise HistoryFormatError(name, line, f":f {entry['f']!r} does not match the call's "
-                                     f"{inv['f']!r} (line {inv_line})")
+        inv, inv_line, inv_pos = pop_call(pending, proc, name, line)
+        same_function(entry["f"], inv["f"], inv_line, name, line)
         if typ == "fail":
             continue
         inp, out = _convert(inv, entry if typ == "ok" else None, name, line)

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
-from ._lines import read_lines
+from ._lines import pop_call, read_lines, same_function
 
 DEFAULT_MODEL = "cas-register"
 
@@ -34,6 +34,12 @@ _OP = re.compile(
     r"^:(invoke|ok|fail|info)\s+:([a-z-]+)\s+(nil|-?\d+|\[\s*-?\d+\s+-?\d+\s*\]|:[a-z-]+)$"
 )
 _OTHER_LOG = re.compile(r"^\s*(INFO|WARN|DEBUG|ERROR|TRACE)\s+\S+")
+_PROC = re.compile(r"-?\d+")
+# the common, well-formed line in one match; anything else takes the slower, explaining path
+_FAST = re.compile(
+    r"\s*[A-Z]+\s+jepsen\.util\s+-\s+(-?\d+)\s+:(invoke|ok|fail|info)\s+:([a-z-]+)\s+"
+    r"(nil|-?\d+|\[\s*-?\d+\s+-?\d+\s*\]|:[a-z-]+)\s*$"
+)
 
 
 def looks_like(line: str) -> bool:
@@ -58,22 +64,27 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
     pending: dict[str, tuple[int, str, Any]] = {}
     ops: list[tuple[int, Operation]] = []
     for no, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        m = _UTIL.match(text)
-        if m is None:
-            if _OTHER_LOG.match(text):
+        fast = _FAST.match(text)
+        if fast is not None:
+            proc_raw, kind, f, raw = fast.groups()
+        else:
+            if not text.strip():
                 continue
-            raise HistoryFormatError(name, no, f"not a Jepsen log line: {text[:80]!r}")
-        proc_raw, rest = m.group(1), m.group(2)
-        if proc_raw == ":nemesis":
-            continue
-        if not re.fullmatch(r"-?\d+", proc_raw):
-            raise HistoryFormatError(name, no, f"bad process {proc_raw!r}")
-        om = _OP.match(rest)
-        if om is None:
-            raise HistoryFormatError(name, no, f"not an operation: {rest[:80]!r}")
-        kind, f, value = om.group(1), om.group(2), _value(om.group(3))
+            m = _UTIL.match(text)
+            if m is None:
+                if _OTHER_LOG.match(text):
+                    continue
+                raise HistoryFormatError(name, no, f"not a Jepsen log line: {text[:80]!r}")
+            proc_raw, rest = m.group(1), m.group(2)
+            if proc_raw == ":nemesis":
+                continue
+            if not _PROC.fullmatch(proc_raw):
+                raise HistoryFormatError(name, no, f"bad process {proc_raw!r}")
+            om = _OP.match(rest)
+            if om is None:
+                raise HistoryFormatError(name, no, f"not an operation: {rest[:80]!r}")
+            kind, f, raw = om.group(1), om.group(2), om.group(3)
+        value = _value(raw)
         if f not in ("read", "write", "cas"):
             raise HistoryFormatError(name, no, f"unknown function :{f}")
         if kind == "invoke":
@@ -86,13 +97,8 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
                 raise HistoryFormatError(name, no, "cas needs [from to]")
             pending[proc_raw] = (no, f, value)
             continue
-        call = pending.pop(proc_raw, None)
-        if call is None:
-            raise HistoryFormatError(name, no, f"process {proc_raw} completes without a call")
-        call_no, cf, cvalue = call
-        if cf != f:
-            raise HistoryFormatError(name, no, f"completion :{f} does not match call :{cf} "
-                                     f"(line {call_no})")
+        call_no, cf, cvalue = pop_call(pending, proc_raw, name, no)
+        same_function(f, cf, call_no, name, no)
         inp = _input(f, cvalue)
         proc = int(proc_raw)
         if kind == "info":

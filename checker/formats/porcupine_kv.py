@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
-from ._lines import read_lines
+from ._lines import pop_call, read_lines, same_function
 
 DEFAULT_MODEL = "kv"
 
@@ -50,14 +50,8 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
                 raise HistoryFormatError(name, no, f"{f} without a value")
             open_calls[proc] = (no, f, key, value)
         else:
-            call = open_calls.pop(proc, None)
-            if call is None:
-                raise HistoryFormatError(name, no, f"process {proc} returns without a call")
-            call_no, cf, ckey, cvalue = call
-            if (cf, ckey) != (f, key):
-                raise HistoryFormatError(
-                    name, no, f"return {f} {key!r} does not match call {cf} {ckey!r} "
-                    f"(line {call_no})")
+            call_no, cf, ckey, cvalue = pop_call(open_calls, proc, name, no)
+            same_function((f, key), (cf, ckey), call_no, name, no)
             if f == "get":
                 inp: dict[str, Any] = {"op": "get", "key": key}
                 out = "" if value is None else value
@@ -65,16 +59,8 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
                 inp = {"op": f, "key": key, "value": cvalue}
                 out = None
             ops.append((call_no, Operation(proc, inp, out, float(call_no), float(no))))
-    for call_no, f, key, value in open_calls.values():
+    for proc, (call_no, f, key, value) in open_calls.items():
         inp = {"op": f, "key": key} if f == "get" else {"op": f, "key": key, "value": value}
-        ops.append((call_no, Operation(_proc_of(open_calls, call_no), inp, None,
-                                       float(call_no), None)))
+        ops.append((call_no, Operation(proc, inp, None, float(call_no), None)))
     ops.sort(key=lambda p: p[0])
     return [op for _, op in ops]
-
-
-def _proc_of(open_calls: dict[int, tuple[int, str, str, str | None]], call_no: int) -> int:
-    for proc, call in open_calls.items():
-        if call[0] == call_no:
-            return proc
-    raise AssertionError("unreachable")

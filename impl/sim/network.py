@@ -13,7 +13,9 @@ it travels. The numbers are the labs' (labrpc, 2020-2022):
   ``LongDelays(true)``: a node that waits on one RPC at a time is too slow to pass. Other
   profiles report such a loss after 0-100 ms, as labrpc does without long delays.
 * ``ADVERSARIAL``: nothing is decided here; every message is deliverable at once, and a driver
-  (the Hypothesis machine) chooses what to deliver, drop or duplicate, and when.
+  (the Hypothesis machine) chooses what to deliver, drop or duplicate, and when. Each step
+  the driver takes lasts 1 microsecond, so events the driver puts in order are ordered in
+  real time too (a read delivered after a write returned starts after it).
 
 All delays are integers in microseconds of virtual time.
 """
@@ -44,6 +46,7 @@ class NetworkProfile:
     reply_loss: float = 0.0
     reorder_replies: bool = False
     max_unreachable_report_ms: int = 100
+    step_us: int = 0  # virtual time each driver-chosen step takes (adversarial driver only)
 
     def fate(self, rng: random.Random, reply: bool) -> int | None:
         """Delay in microseconds for a message, or None when the network loses it."""
@@ -66,6 +69,6 @@ LONG_REORDERING = NetworkProfile(
     "long-reordering", max_delay_ms=26, request_loss=0.1, reply_loss=0.1, reorder_replies=True
 )
 LONG_DELAYS = NetworkProfile("long-delays", max_unreachable_report_ms=7000)
-ADVERSARIAL = NetworkProfile("adversarial", max_unreachable_report_ms=1)
+ADVERSARIAL = NetworkProfile("adversarial", max_unreachable_report_ms=1, step_us=1)
 
 PROFILES = {p.name: p for p in (RELIABLE, UNRELIABLE, LONG_REORDERING, LONG_DELAYS, ADVERSARIAL)}

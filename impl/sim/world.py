@@ -320,6 +320,7 @@ class World:
         env = self.in_flight.pop(msg_id, None)
         if env is None:
             raise SimError(f"message {msg_id} is not in flight")
+        self.now_us += self.profile.step_us
         self._deliver(env)
         self._record(("deliver", msg_id))
 
@@ -375,6 +376,7 @@ class World:
         p = self.pending.pop(pending_id, None)
         if p is None:
             raise SimError(f"timer {pending_id} is not pending")
+        self.now_us += self.profile.step_us
         self._fire(p)
         self._record(("fire", pending_id))
 
@@ -511,6 +513,7 @@ class World:
             raise SimError(f"clerk {client} is crashed")
         if client in self.open_calls:
             raise SimError(f"clerk {client} already has a call in progress")
+        self.now_us += self.profile.step_us
         rec = CallRecord(client, input, self.now)
         self.history.append(rec)
         self.open_calls[client] = rec
@@ -557,11 +560,9 @@ class World:
             return False
         _, eid, kind = heapq.heappop(self._queue)
         if kind == _MSG:
-            self._deliver(self.in_flight.pop(eid))
-            self._record(("deliver", eid))
+            self.deliver(eid)  # the same primitive a driver calls, so replays match
         else:
-            self._fire(self.pending.pop(eid))
-            self._record(("fire", eid))
+            self.fire(eid)
         return True
 
     def run_until(

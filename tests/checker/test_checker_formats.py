@@ -103,7 +103,7 @@ def test_jsonl_round_trip(tmp_path):
     assert jsonl.read_history(buf.getvalue().splitlines())[0] == ops
 
 
-def test_detection(corpus_lines=None):
+def test_detection():
     assert detect_format(KV_LINES) == "porcupine-kv"
     assert detect_format(ETCD_LINES) == "jepsen-etcd"
     assert detect_format(EDN_TEXT.splitlines()) == "edn"

@@ -76,10 +76,10 @@ def only_message(w: World) -> int:
 def test_deliver_hands_the_message_and_counts_it():
     w = world(ADVERSARIAL)
     w.contexts["n0"].send("n1", Req(7))
-    w.deliver(only_message(w))
-    assert w.nodes["n1"].seen == [("n0", 7, 0.0)]
+    w.deliver(only_message(w))  # each step the adversarial driver takes lasts 1 us
+    assert w.nodes["n1"].seen == [("n0", 7, 1e-6)]
     w.deliver(only_message(w))  # the reply
-    assert w.nodes["n0"].replies == [("n1", 7, 0.0)]
+    assert w.nodes["n0"].replies == [("n1", 7, 2e-6)]
     assert w.counters.rpcs == 2 and w.counters.delivered == 2
     assert w.counters.received == {"n0": 1, "n1": 1, "n2": 0}
     assert w.counters.bytes == codec.encoded_size(Req(7)) + codec.encoded_size(Rep(7))

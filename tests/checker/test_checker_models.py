@@ -1,0 +1,226 @@
+"""Models' sequential semantics, the event <-> operation conversion, and check()'s API."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from checker.history import UNKNOWN, Event, Operation, events_to_operations, operations_to_events
+from checker.linearizability import Verdict, check
+from checker.models import (
+    KV,
+    MODELS,
+    CasRegister,
+    Model,
+    Mutex,
+    Queue,
+    Register,
+    SetModel,
+    get_model,
+)
+
+
+def test_registry_names():
+    assert set(MODELS) == {"register", "cas-register", "kv", "set", "queue", "mutex"}
+    for name, cls in MODELS.items():
+        m = get_model(name)
+        assert isinstance(m, cls) and m.name == name
+        hash(m.init())
+    with pytest.raises(KeyError, match="unknown model 'nope'"):
+        get_model("nope")
+
+
+def test_register():
+    m = Register()
+    assert m.step(None, {"op": "write", "value": 3}, None) == (True, 3)
+    assert m.step(3, {"op": "read"}, 3) == (True, 3)
+    assert m.step(3, {"op": "read"}, 4)[0] is False
+    assert m.step(3, {"op": "read"}, UNKNOWN)[0] is True
+
+
+def test_cas_register_etcd_semantics():
+    m = CasRegister()
+    assert m.init() is None
+    assert m.step(None, {"op": "read"}, None) == (True, None)  # absent reads nil
+    assert m.step(1, {"op": "cas", "from": 1, "to": 2}, True) == (True, 2)
+    assert m.step(1, {"op": "cas", "from": 3, "to": 2}, False) == (True, 1)
+    assert m.step(1, {"op": "cas", "from": 1, "to": 2}, False)[0] is False
+    assert m.step(1, {"op": "cas", "from": 3, "to": 2}, True)[0] is False
+    assert m.step(1, {"op": "cas", "from": 1, "to": 2}, UNKNOWN) == (True, 2)
+    assert m.step(1, {"op": "cas", "from": 5, "to": 2}, UNKNOWN) == (True, 1)
+    assert m.is_read_only({"op": "cas", "from": 1, "to": 2}, False)
+    assert not m.is_read_only({"op": "cas", "from": 1, "to": 2}, True)
+
+
+def test_kv():
+    m = KV()
+    s = m.init()
+    assert m.step(s, {"op": "get", "key": "a"}, "") == (True, s)  # missing key reads ""
+    ok, s = m.step(s, {"op": "append", "key": "a", "value": "x"}, None)
+    ok, s = m.step(s, {"op": "put", "key": "b", "value": "y"}, None)
+    ok, s = m.step(s, {"op": "append", "key": "a", "value": "z"}, None)
+    assert s == (("a", "xz"), ("b", "y"))
+    assert m.step(s, {"op": "get", "key": "a"}, "xz")[0]
+    assert not m.step(s, {"op": "get", "key": "a"}, "x")[0]
+    assert m.may_become((("a", "x"),), {"op": "get", "key": "a"}, "xyz")
+    assert not m.may_become((("a", "x"),), {"op": "get", "key": "a"}, "yx")
+    assert m.overwrites({"op": "put", "key": "a", "value": ""}, {"op": "get", "key": "a"})
+    assert not m.overwrites({"op": "put", "key": "b", "value": ""}, {"op": "get", "key": "a"})
+    ops = [Operation(0, {"op": "get", "key": k}, "", 0, 1) for k in "abab"]
+    assert sorted(len(p) for p in m.partition(ops)) == [2, 2]
+
+
+def test_set_queue_mutex():
+    s = SetModel()
+    ok, st = s.step(s.init(), {"op": "add", "value": 1}, None)
+    assert s.step(st, {"op": "read"}, [1]) == (True, st)
+    assert not s.step(st, {"op": "read"}, [])[0]
+    q = Queue()
+    ok, st = q.step(q.init(), {"op": "enqueue", "value": 1}, None)
+    ok, st = q.step(st, {"op": "enqueue", "value": 2}, None)
+    assert q.step(st, {"op": "dequeue"}, 1) == (True, (2,))
+    assert not q.step(st, {"op": "dequeue"}, 2)[0]
+    assert q.step((), {"op": "dequeue"}, None) == (True, ())
+    mu = Mutex()
+    assert mu.step(False, {"op": "acquire"}, None) == (True, True)
+    assert not mu.step(True, {"op": "acquire"}, None)[0]
+    assert not mu.step(False, {"op": "release"}, None)[0]
+
+
+def test_user_model_in_a_few_lines():
+    class Counter(Model):
+        name = "counter"
+
+        def init(self):
+            return 0
+
+        def step(self, state, inp, out):
+            if inp["op"] == "incr":
+                return True, state + 1
+            return out is UNKNOWN or out == state, state
+
+    ops = [Operation(0, {"op": "incr"}, None, 0, 2), Operation(1, {"op": "incr"}, None, 1, 3),
+           Operation(2, {"op": "get"}, 1, 2, 4), Operation(3, {"op": "get"}, 2, 5, 6)]
+    assert check(ops, Counter()).verdict is Verdict.OK
+    ops[3] = Operation(3, {"op": "get"}, 1, 5, 6)
+    assert check(ops, Counter()).verdict is Verdict.ILLEGAL
+
+
+def test_describe():
+    assert KV().describe_operation({"op": "get", "key": "k"}, "v") == 'get("k") -> "v"'
+    assert CasRegister().describe_state(None) == "absent"
+    assert Register().describe_operation({"op": "write", "value": 2}, UNKNOWN).endswith("?")
+
+
+def test_events_round_trip():
+    events = [Event("call", 1, "a", {"op": "write", "value": 1}),
+              Event("call", 2, "b", {"op": "read"}),
+              Event("return", 1, "a", None),
+              Event("call", 3, "c", {"op": "write", "value": 2}, {"fault": "crash"}),
+              Event("return", 2, "b", 1)]
+    ops = events_to_operations(events)
+    assert ops[0] == Operation("a", {"op": "write", "value": 1}, None, 0.0, 2.0)
+    assert ops[1] == Operation("b", {"op": "read"}, 1, 1.0, 4.0)
+    assert ops[2].ret is None and ops[2].is_open and ops[2].meta == {"fault": "crash"}
+    back = operations_to_events(ops)
+    assert [(e.kind, e.client) for e in back] == [(e.kind, e.client) for e in events]
+    assert events_to_operations(back) == ops
+
+
+def test_touching_operations_are_concurrent():
+    # write returns at t=5 and the read is called at t=5: the read may go first
+    ops = [Operation(0, {"op": "write", "value": 1}, None, 0, 5),
+           Operation(1, {"op": "read"}, None, 5, 6)]
+    assert check(ops, "register").verdict is Verdict.OK
+    ev = operations_to_events(ops)
+    assert [e.kind for e in ev] == ["call", "call", "return", "return"]
+    late = [ops[0], Operation(1, {"op": "read"}, None, 5.5, 6)]
+    assert check(late, "register").verdict is Verdict.ILLEGAL
+
+
+def test_bad_events_and_times():
+    with pytest.raises(ValueError):
+        events_to_operations([Event("return", 1, "a", None)])
+    with pytest.raises(ValueError):
+        events_to_operations([Event("call", 1, "a", None), Event("call", 1, "a", None)])
+    with pytest.raises(ValueError):
+        check([Operation(0, {"op": "read"}, None, 5, 4)], "register")
+
+
+def test_open_operations():
+    w = Operation(0, {"op": "write", "value": 1}, None, 0, None)
+    assert check([w, Operation(1, {"op": "read"}, 1, 1, 2)], "register").ok  # took effect
+    assert check([w, Operation(1, {"op": "read"}, None, 1, 2)], "register").ok  # or not
+    before = Operation(1, {"op": "read"}, 1, -2, -1)
+    assert not check([w, before], "register").ok  # not before its call
+
+
+def test_timeout_gives_unknown():
+    ops = [Operation(i, {"op": "write", "value": i}, None, 0, 100) for i in range(22)]
+    ops += [Operation(100 + i, {"op": "read"}, i % 3, 10 + i, 11 + i) for i in range(20)]
+    ops.append(Operation(99, {"op": "read"}, -1, 101, 102))
+    # 22 concurrent writes, reads cycling through 0, 1, 2: the search space is huge
+    r = check(ops, "cas-register", timeout=0.05)
+    assert r.verdict is Verdict.UNKNOWN
+    assert r.elapsed < 5
+
+
+def test_result_values_are_strings_and_pickle():
+    r = check([], "kv")
+    assert r.verdict is Verdict.OK and str(r.verdict) == "ok" and r.verdict == "ok"
+    assert pickle.loads(pickle.dumps(UNKNOWN)) is UNKNOWN
+
+
+def test_worker_processes_give_the_same_verdict():
+    ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
+           for i in range(12)]
+    ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
+    ops.append(Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21))
+    assert check(ops, "kv", workers=2).verdict is Verdict.ILLEGAL
+    assert check(ops[:-1], "kv", workers=2).verdict is Verdict.OK
+
+
+def test_duck_typed_model_with_hints():
+    class Reg:
+        def init(self):
+            return 0
+
+        def step(self, state, inp, out):
+            if inp["op"] == "write":
+                return True, inp["value"]
+            return out is UNKNOWN or out == state, state
+
+        def is_read_only(self, inp, out):
+            return inp["op"] == "read"
+
+    ops = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
+           Operation(1, {"op": "read"}, 1, 2, 3), Operation(2, {"op": "read"}, 0, 4, 5)]
+    m = get_model(Reg())
+    assert m.name == "Reg" and m.is_read_only({"op": "read"}, 1)
+    assert check(ops[:2], Reg()).verdict is Verdict.OK
+    assert check(ops, Reg(), verbose=True).verdict is Verdict.ILLEGAL
+
+
+def test_hard_partitions_move_to_worker_processes(monkeypatch):
+    import checker.linearizability as lin
+
+    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
+    monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)
+    handed: list[list[int]] = []
+    real = lin._in_processes
+
+    def spy(parts, which, *args):
+        handed.append(list(which))
+        return real(parts, which, *args)
+
+    monkeypatch.setattr(lin, "_in_processes", spy)
+    ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
+           for i in range(12)]
+    ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
+    ok = check(ops, "kv", verbose=True)
+    assert ok.verdict is Verdict.OK and len(ok.partitions) == 3
+    assert all(p.ops and p.linearizations for p in ok.partitions)
+    assert handed == [[0, 1, 2]]
+    bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
+    assert check(bad, "kv").verdict is Verdict.ILLEGAL

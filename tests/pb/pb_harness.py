@@ -1,0 +1,187 @@
+"""The 2015 pbservice/viewservice test harness, on the World in virtual time.
+
+A :class:`Lab` owns one World with the viewservice ``vs`` and a viewservice clerk ``vck``
+(the Go tests' ``viewservice.MakeClerk``); servers and clerks are added as a test starts
+them. Go's ``time.Sleep`` is :meth:`Lab.sleep` (virtual time passes, events happen), a
+synchronous clerk call is :meth:`Lab.call`, and :class:`Clients` runs concurrent clerk loops
+(Go goroutines) written as generators.
+
+Seeds: each test's seed is derived from its name, or taken from ``FAULTLAB_SEED``; every
+failure message names it.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+from checker.linearizability import Verdict, check
+from impl.pb.cluster import RELIABLE_2015, add_clerk, add_server, add_view_clerk
+from impl.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
+from impl.pb.viewservice import ViewServer
+from impl.sim.network import NetworkProfile
+from impl.sim.world import CallTimeout, World
+
+DEADTIME = PING_INTERVAL * DEAD_PINGS
+
+# A clerk loop yields ("call", input) and gets the output back, ("sleep", seconds), or
+# ("do", function) to act on the World (the crash loop).
+Body = Generator[tuple[str, Any], Any, None]
+
+
+def seed_for(test_name: str) -> int:
+    env = os.environ.get("FAULTLAB_SEED")
+    return int(env) if env else zlib.crc32(test_name.encode()) % 2**31
+
+
+class Lab:
+    def __init__(self, seed: int, profile: NetworkProfile = RELIABLE_2015) -> None:
+        self.seed = seed
+        self.world = World(seed, profile)
+        self.world.add_node(VIEWSERVICE, ViewServer)
+        add_view_clerk(self.world, "vck")
+        self.world.start()
+        self.notes: list[str] = []
+
+    # ---------------------------------------------------------------- assertions
+
+    def fail(self, message: str) -> None:
+        pytest.fail(f"{message} (seed {self.seed}; rerun with FAULTLAB_SEED={self.seed}, "
+                    f"t={self.world.now:.3f}s virtual)", pytrace=False)
+
+    def expect(self, condition: bool, message: str) -> None:
+        if not condition:
+            self.fail(message)
+
+    # ---------------------------------------------------------------- the Go helpers
+
+    def start_server(self, name: str) -> None:
+        """StartServer: a new server (a fresh incarnation if ``name`` ran before)."""
+        if name in self.world.crashed:
+            self.world.restart(name)
+        else:
+            add_server(self.world, name)
+
+    def kill(self, name: str) -> None:
+        self.world.crash(name)
+
+    def make_clerk(self, name: str, retry: float | None = None) -> str:
+        if retry is None:
+            add_clerk(self.world, name)
+        else:
+            add_clerk(self.world, name, retry)
+        return name
+
+    def sleep(self, seconds: float) -> None:
+        self.world.run_for(seconds)
+
+    def call(self, clerk: str, input: Any, timeout: float = 20.0) -> Any:
+        try:
+            return self.world.call(clerk, input, timeout)
+        except CallTimeout as e:
+            self.fail(str(e))
+
+    def view(self) -> tuple[int, str, str]:
+        """vck.Get(): the view, by an RPC to the viewservice."""
+        return self.call("vck", {"op": "get"})
+
+    def primary(self) -> str:
+        return self.view()[1]
+
+    def put(self, ck: str, key: str, value: str) -> None:
+        self.call(ck, {"op": "put", "key": key, "value": value})
+
+    def append(self, ck: str, key: str, value: str) -> None:
+        self.call(ck, {"op": "append", "key": key, "value": value})
+
+    def get(self, ck: str, key: str) -> str:
+        return self.call(ck, {"op": "get", "key": key})
+
+    def check(self, ck: str, key: str, value: str) -> None:
+        got = self.get(ck, key)
+        self.expect(got == value, f"Get({key!r}) -> {got!r}, expected {value!r}")
+
+    def wait_view(self, condition: Callable[[tuple[int, str, str]], bool], iters: int) -> None:
+        """The tests' polling loop: up to ``iters`` ping intervals until the view fits."""
+        for _ in range(iters):
+            if condition(self.view()):
+                return
+            self.sleep(PING_INTERVAL)
+
+    # ---------------------------------------------------------------- the history
+
+    def audit(self, timeout: float = 3.0) -> Verdict:
+        """Check the history (all clerks, open calls included) with the kv model."""
+        history = [op for op in self.world.operations()]
+        clerks = sorted(self.world.clients)
+        history = [op for op in history if clerks[op.client] != "vck"]
+        result = check(history, "kv", timeout=timeout)
+        self.expect(result.verdict is not Verdict.ILLEGAL,
+                    f"history of {len(history)} calls is not linearizable")
+        note = (f"linearizability: {result.verdict} ({len(history)} calls, "
+                f"{result.elapsed:.2f}s)")
+        self.notes.append(note)
+        print(note)
+        return result.verdict
+
+
+class Clients:
+    """Concurrent clerk loops; a loop stops issuing calls once the stop time has come."""
+
+    def __init__(self, lab: Lab, bodies: dict[str, Body]) -> None:
+        self.lab = lab
+        self.bodies = dict(bodies)
+        self.pending: dict[str, Any] = {}
+        self.wake: dict[str, int] = {}  # virtual microseconds, as the World's clock
+        self.stop_at = float("inf")
+
+    def _advance(self, name: str, value: Any) -> None:
+        world = self.lab.world
+        body = self.bodies[name]
+        while True:
+            try:
+                kind, arg = body.send(value)
+            except StopIteration:
+                del self.bodies[name]
+                return
+            if kind == "do":
+                value = arg()
+                continue
+            if kind == "call":
+                if world.now >= self.stop_at:
+                    body.close()
+                    del self.bodies[name]
+                    return
+                self.pending[name] = world.invoke(name, arg)
+            else:
+                self.wake[name] = world.now_us + round(arg * 1_000_000)
+            return
+
+    def _returned(self) -> bool:
+        return any(r.ret is not None for r in self.pending.values())
+
+    def run(self, duration: float | None = None, limit: float = 120.0) -> None:
+        """Run the loops (for ``duration`` seconds, then let calls in progress finish)."""
+        world = self.lab.world
+        if duration is not None:
+            self.stop_at = world.now + duration
+        give_up = world.now + (duration or 0) + limit
+        for name in list(self.bodies):
+            self._advance(name, None)
+        while self.pending or self.wake:
+            target = min([round(give_up * 1_000_000), *self.wake.values()])
+            world.run_until(self._returned, max(0, target - world.now_us) / 1_000_000)
+            for name, rec in list(self.pending.items()):
+                if rec.ret is not None:
+                    del self.pending[name]
+                    self._advance(name, rec.output)
+            for name, t in list(self.wake.items()):
+                if t <= world.now_us:
+                    del self.wake[name]
+                    self._advance(name, None)
+            if world.now >= give_up and self.pending:
+                self.lab.fail(f"clerks {sorted(self.pending)} never returned")
