@@ -44,13 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Start a coordinator and N worker processes on OUT, print progress, and "
         "leave the outputs mr-out-* in OUT (intermediate files are removed unless "
         "--keep-intermediate).")
-    p.add_argument("app", help=APP_HELP)
-    p.add_argument("files", nargs="+", metavar="FILE", help="input files (one map task each)")
-    p.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
-    p.add_argument("--out", default="mr-output", help="output folder (default ./mr-output)")
-    p.add_argument("--nreduce", type=int, default=10, help="reduce tasks (default 10)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the outputs of an earlier job in OUT")
+    _job_arguments(p)
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the intermediate files mr-X-Y")
     p.add_argument("--timeout", type=float, default=None,
@@ -63,16 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "real files in OUT, virtual time, a seeded network and seeded app randomness, so the "
         "same --seed gives the same run. With --restart, a worker that exits (the crash app "
         "crashes them) is started again a second later, as the labs' crash test does.")
-    p.add_argument("app", help=APP_HELP)
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--workers", type=int, default=3)
-    p.add_argument("--out", default="mr-output", help="output folder (default ./mr-output)")
-    p.add_argument("--nreduce", type=int, default=10)
+    _job_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--network", choices=["reliable", "unreliable"], default="reliable")
     p.add_argument("--restart", action="store_true",
                    help="restart exited workers after 1 s while the job runs")
-    p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_simulate)
 
     p = sub_mr.add_parser(
@@ -120,6 +109,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--files", type=int, default=8, help="number of files (default 8)")
     p.set_defaults(func=_sample_corpus)
+
+
+def _job_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of a whole job (``run`` and ``simulate``)."""
+    p.add_argument("app", help=APP_HELP)
+    p.add_argument("files", nargs="+", metavar="FILE", help="input files (one map task each)")
+    p.add_argument("--workers", type=int, default=3, help="workers (default 3)")
+    p.add_argument("--out", default="mr-output", help="output folder (default ./mr-output)")
+    p.add_argument("--nreduce", type=int, default=10, help="reduce tasks (default 10)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the outputs of an earlier job in OUT")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
