@@ -86,6 +86,7 @@ DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
     ("pb", _lazy("impl.pb.demo")),
     ("paxos", _lazy("impl.paxos.demo")),
+    ("mr", _lazy("impl.mr.demo")),
 ]
 
 

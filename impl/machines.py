@@ -29,4 +29,6 @@ MACHINES: dict[str, tuple[str, str]] = {
                                 "seeded bug: the view advances without the primary's ack"),
     "pb-bug-no-dedup": ("impl.pb.explore:BuggyNoDuplicateDetectionMachine",
                         "seeded bug: retried Put/Append applied twice"),
+    "mr": ("impl.mr.explore:MapReduceMachine",
+           "MapReduce coordinator and workers: outputs never partial or wrong, job completes"),
 }
