@@ -24,9 +24,11 @@ from impl.paxos.machine import (
     VolatilePromiseMachine,
 )
 from impl.sim.replay import load_replay, replay
+from impl.sim.shrink import shrink
 
-# Hypothesis's explain phase re-runs a failing machine many times: far too slow here.
-NO_EXPLAIN = [p for p in Phase if p.name != "explain"]
+# Hypothesis only has to find the bug; impl.sim.shrink shrinks it (in milliseconds, where
+# Hypothesis's own shrinker and explain phase re-run the machine thousands of times).
+FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
 def test_paxos_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,13 +46,18 @@ def test_seeded_bug_is_caught(machine: type[PaxosMachine], violation: str, tmp_p
     monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
     with pytest.raises(AssertionError) as caught:
         run_state_machine_as_test(machine, settings=settings(
-            settings.get_profile("ci"), phases=NO_EXPLAIN, report_multiple_bugs=False))
+            settings.get_profile("ci"), phases=FIND_ONLY, report_multiple_bugs=False))
     assert violation in str(caught.value)
     record = load_replay(tmp_path / f"{machine.__name__}.json")
     assert violation in record["error"]
-    assert len(record["steps"]) <= 40, f"not shrunk: {len(record['steps'])} steps"
     outcome = replay(record)
     assert outcome.reproduced, (outcome.error, record["error"])
+    small = shrink(record)
+    print(f"{machine.__name__}: shrunk {small['shrunk_from']} steps to "
+          f"{small['exploration_steps']}: {small['described']}")
+    assert violation in small["error"]
+    assert small["exploration_steps"] <= 20, small["described"]
+    assert replay(small).reproduced
 
 
 @pytest.mark.deep
