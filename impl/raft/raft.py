@@ -125,6 +125,7 @@ class Raft:
         # Volatile state on leaders (reinitialized after election).
         self.next_index: dict[str, int] = {}
         self.match_index: dict[str, int] = {}
+        self.sent_index: dict[str, int] = {}   # highest index sent to a peer (not verified)
         self._applying = False
 
     # ------------------------------------------------------------------ log helpers
@@ -246,7 +247,7 @@ class Raft:
             self._reset_election_timer()
         self.role = FOLLOWER
         self.votes = set()
-        self.next_index, self.match_index = {}, {}
+        self.next_index, self.match_index, self.sent_index = {}, {}, {}
 
     def _apply_committed(self) -> None:
         """If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]."""
@@ -316,6 +317,7 @@ class Raft:
         self.ctx.cancel_timer(ELECTION_TIMER)
         self.next_index = dict.fromkeys(self.others, self.last_log_index() + 1)
         self.match_index = dict.fromkeys(self.others, 0)
+        self.sent_index = dict.fromkeys(self.others, 0)
         self._broadcast_append_entries()
         self.ctx.set_timer(HEARTBEAT_TIMER, HEARTBEAT)
 
@@ -339,6 +341,7 @@ class Raft:
         entries = tuple(self.log[start:start + MAX_ENTRIES])
         prev_term = self.term_at(prev)
         assert prev_term is not None
+        self.sent_index[peer] = prev + len(entries)
         self.ctx.send(peer, AppendEntries(self.current_term, self.me, prev, prev_term, entries,
                                           self.commit_index))
 
@@ -351,7 +354,7 @@ class Raft:
                 self.match_index[src] = reply.match_index
                 self._advance_commit_index()
             self.next_index[src] = max(self.next_index[src], self.match_index[src] + 1)
-            if self.next_index[src] <= self.last_log_index():
+            if self.sent_index[src] < self.last_log_index():
                 self._send_append_entries(src)  # more to send (a batch was full)
             return
         # Fast backup: skip the follower's whole conflicting term, or to the end of its log.
