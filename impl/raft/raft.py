@@ -114,6 +114,7 @@ class Raft:
         self.current_term = 0
         self.voted_for: str | None = None
         self.log: list[tuple[int, Any]] = []      # entries snapshot_index+1 .. last
+        self._encoded: list[bytes] = []             # codec encoding of each log entry
         self.snapshot_index = 0
         self.snapshot_term = 0
         # Volatile state on all servers.
@@ -149,12 +150,33 @@ class Raft:
 
     # ------------------------------------------------------------------ persistence
 
+    def _log_append(self, entries: Sequence[tuple[int, Any]]) -> None:
+        self.log.extend(entries)
+        self._encoded.extend(codec.encode(e) for e in entries)
+
+    def _log_truncate(self, pos: int) -> None:
+        """Delete log[pos:] (list positions, not indices)."""
+        del self.log[pos:]
+        del self._encoded[pos:]
+
+    def _log_drop_prefix(self, pos: int) -> None:
+        """Keep log[pos:] only; new lists, so the dropped entries are freed."""
+        self.log = self.log[pos:]
+        self._encoded = self._encoded[pos:]
+
+    def persisted_state(self) -> bytes:
+        """``codec.encode((currentTerm, votedFor, snapshotIndex, snapshotTerm, log))``, built
+        from the cached encoding of each entry (the codec writes a tuple as tag, count,
+        items), so saving after an append does not re-encode the whole log."""
+        voted = None if self.bug_forget_voted_for else self.voted_for
+        head = codec.encode((self.current_term, voted, self.snapshot_index,
+                             self.snapshot_term, ()))
+        # head ends with the empty tuple (tag 0x07, count 0); put the log's count and items
+        return b"".join((head[:-1], _uvarint(len(self.log)), *self._encoded))
+
     def persist(self, snapshot: bytes | None = None) -> None:
         """Save currentTerm, votedFor and the log (and the snapshot, atomically, if given)."""
-        voted = None if self.bug_forget_voted_for else self.voted_for
-        state = codec.encode((self.current_term, voted, self.snapshot_index,
-                              self.snapshot_term, self.log))
-        self.ctx.persister.save(state, snapshot)
+        self.ctx.persister.save(self.persisted_state(), snapshot)
 
     def state_size(self) -> int:
         return self.ctx.persister.state_size()
@@ -167,7 +189,8 @@ class Raft:
         term, voted, s_index, s_term, log = codec.decode(data)
         self.current_term, self.voted_for = term, voted
         self.snapshot_index, self.snapshot_term = s_index, s_term
-        self.log = [tuple(e) for e in log]
+        self.log, self._encoded = [], []
+        self._log_append([tuple(e) for e in log])
         # Everything up to the snapshot was applied by the service before it was taken,
         # and the service loads the snapshot itself when it restarts.
         self.commit_index = self.last_applied = s_index
@@ -201,11 +224,15 @@ class Raft:
         """Propose ``command``: (index it will have if committed, current term, is leader)."""
         if self.role != LEADER:
             return -1, self.current_term, False
-        self.log.append((self.current_term, command))
+        self._log_append([(self.current_term, command)])
         self.persist()
         index = self.last_log_index()
         self._advance_commit_index()  # a one-server cluster commits at once
-        self._broadcast_append_entries()
+        for peer in self.others:
+            # Replicate at once, unless entries sent earlier are not acknowledged yet: then
+            # their reply (or the next heartbeat, if they were lost) carries this one too.
+            if self.sent_index[peer] <= self.match_index[peer]:
+                self._send_append_entries(peer)
         if self.bug_apply_beyond_commit:
             self._apply_committed()
         return index, self.current_term, True
@@ -221,7 +248,7 @@ class Raft:
             return
         term = self.term_at(index)
         assert term is not None
-        self.log = self.log[index - self.snapshot_index:]
+        self._log_drop_prefix(index - self.snapshot_index)
         self.snapshot_index, self.snapshot_term = index, term
         self.persist(data)
 
@@ -444,7 +471,7 @@ class Raft:
         for k, new in enumerate(entries):
             index = prev + 1 + k
             if index > self.last_log_index():
-                self.log.extend(entries[k:])
+                self._log_append(entries[k:])
                 changed = True
                 break
             if self.term_at(index) != new[0]:
@@ -452,9 +479,10 @@ class Raft:
                 changed = True
                 if self.bug_keep_conflicting_suffix:
                     self.log[pos] = new  # the entries after it stay
+                    self._encoded[pos] = codec.encode(new)
                     continue
-                del self.log[pos:]
-                self.log.extend(entries[k:])
+                self._log_truncate(pos)
+                self._log_append(entries[k:])
                 break
         if changed:
             self.persist()
@@ -478,9 +506,9 @@ class Raft:
         index, term = msg.last_included_index, msg.last_included_term
         if index > self.commit_index:
             if self.term_at(index) == term and index <= self.last_log_index():
-                self.log = self.log[index - self.snapshot_index:]  # keep the following suffix
+                self._log_drop_prefix(index - self.snapshot_index)  # keep what follows
             else:
-                self.log = []
+                self._log_truncate(0)
             self.snapshot_index, self.snapshot_term = index, term
             self.commit_index = self.last_applied = index
             self.persist(msg.data)
@@ -511,6 +539,15 @@ class Raft:
                 tuple(self.log), self.commit_index, self.last_applied, self.role,
                 tuple(sorted(self.votes)), tuple(sorted(self.next_index.items())),
                 tuple(sorted(self.match_index.items())))
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 _HANDLERS: dict[type, Callable[[Raft, str, Any], None]] = {

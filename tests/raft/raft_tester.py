@@ -58,7 +58,7 @@ Sleeps = Generator[float, None, Any]  # a tester "goroutine": yields the seconds
 
 @dataclass(order=True)
 class Task:
-    wake: float
+    wake: int  # virtual time in microseconds
     seq: int
     gen: Sleeps = field(compare=False)
     done: bool = field(default=False, compare=False)
@@ -117,24 +117,25 @@ class Config:
     def sleep(self, seconds: float) -> None:
         """time.Sleep in the test's main goroutine: the World runs, and so do the test's
         background goroutines (:meth:`go`) whose sleeps end meanwhile."""
-        target = self.now + seconds
+        w = self.world
+        target = w.now_us + round(seconds * 1_000_000)
         while True:
             self._check_tasks()
             due = min((t.wake for t in self.tasks if not t.done), default=None)
             if due is None or due > target:
                 break
-            if due > self.now:
-                self.world.run_for(due - self.now)
-            for task in sorted(t for t in self.tasks if not t.done and t.wake <= self.now):
+            if due > w.now_us:
+                w.run_for((due - w.now_us) / 1_000_000)
+            for task in sorted(t for t in self.tasks if not t.done and t.wake <= w.now_us):
                 self._resume(task)
-        if target > self.now:
-            self.world.run_for(target - self.now)
+        if target > w.now_us:
+            w.run_for((target - w.now_us) / 1_000_000)
         self._check_tasks()
 
     def go(self, gen: Sleeps) -> Task:
         """Start a background goroutine: a generator that yields how long it sleeps."""
         self._task_seq += 1
-        task = Task(self.now, self._task_seq, gen)
+        task = Task(self.world.now_us, self._task_seq, gen)
         self.tasks.append(task)
         return task
 
@@ -142,7 +143,7 @@ class Config:
         """wg.Wait(): run until every task in ``tasks`` returned; their results."""
         while not all(t.done for t in tasks):
             pending = [t.wake for t in self.tasks if not t.done]
-            self.sleep(max(0.0, min(pending) - self.now))
+            self.sleep(max(0, min(pending) - self.world.now_us) / 1_000_000)
         return [t.result for t in tasks]
 
     def _resume(self, task: Task) -> None:
@@ -157,7 +158,7 @@ class Config:
             self.tasks.remove(task)
             self._task_error = e
             return
-        task.wake = self.now + delay
+        task.wake = self.world.now_us + round(delay * 1_000_000)
 
     def _check_tasks(self) -> None:
         if self._task_error is not None:
