@@ -17,7 +17,10 @@ keeps of them (the "ghost" state):
 * **Log Matching**: if two logs contain an entry with the same index and term, the logs are
   identical in all entries up through that index; and the terms in each log never decrease.
 * **Leader Completeness**: an entry committed in term T is in the log of every leader of a
-  term above T (or inside its snapshot).
+  term above T (or inside its snapshot); and, looking ahead, no server that lacks a committed
+  entry has a log as up-to-date as those of a majority (so none can ever be elected: in Raft
+  a majority stores each committed entry after an entry of the committing term, and every
+  log more up-to-date than one of theirs holds the entry).
 * **State Machine Safety**: no two servers apply different commands at one index, and an
   entry once known committed never changes (the Applier and the committed record).
 * **Applied index monotonic**: within one incarnation, lastApplied never decreases and never
@@ -45,8 +48,9 @@ class Applier:
     """config.go's applier checks (``applier`` and ``applierSnap``), online."""
 
     def __init__(self, servers: list[str], snapshot_interval: int | None = None,
-                 context: str = "") -> None:
+                 context: str = "", *, raise_at_once: bool = True) -> None:
         self.servers = list(servers)
+        self.raise_at_once = raise_at_once
         self.snapshot_interval = snapshot_interval
         self.context = context
         self.logs: dict[str, dict[int, Any]] = {s: {} for s in servers}
@@ -56,8 +60,13 @@ class Applier:
         self.applied_count = 0
 
     def fail(self, message: str) -> None:
-        self.error = message
-        raise SafetyViolation(f"apply error: {message}{self.context}")
+        """Record the first error; raise it now (the labs' log.Fatalf) unless the driver
+        prefers to see it after the step (``raise_at_once=False``: the Hypothesis machine,
+        whose replay files must include the step that failed)."""
+        if self.error is None:
+            self.error = message
+        if self.raise_at_once:
+            raise SafetyViolation(f"apply error: {message}{self.context}")
 
     def boot(self, server: RaftServer) -> None:
         """At each (re)start: forget lastApplied, then load the persisted snapshot if any."""
@@ -128,8 +137,9 @@ _MISSING = object()
 class SafetyMonitor:
     """Checks Raft's safety properties after every World step (see the module docstring)."""
 
-    def __init__(self, world: World, context: str = "") -> None:
+    def __init__(self, world: World, applier: Applier | None = None, context: str = "") -> None:
         self.world = world
+        self.applier = applier
         self.context = context
         self.leaders: dict[int, str] = {}                            # term -> leader
         self.committed: dict[int, tuple[tuple[int, Any], int]] = {}  # index -> (entry, term)
@@ -147,6 +157,8 @@ class SafetyMonitor:
     def check(self) -> None:
         self.checks += 1
         w = self.world
+        if self.applier is not None and self.applier.error is not None:
+            self.fail("state machine safety", f"apply error: {self.applier.error}")
         rafts = [(name, w.nodes[name].raft) for name in w.servers
                  if name in w.nodes and isinstance(w.nodes[name], RaftServer)]
         for name, r in rafts:
@@ -204,6 +216,22 @@ class SafetyMonitor:
         for a in range(len(rafts)):
             for b in range(a + 1, len(rafts)):
                 self._log_matching(*rafts[a], *rafts[b])
+        # Leader Completeness, prospectively: a server that lacks a committed entry must not
+        # be able to win an election, i.e. its log must be less up-to-date than the logs of
+        # more than half of the servers (live ones counted; crashed ones could only help it).
+        if self.committed:
+            majority = len(w.servers) // 2 + 1
+            lasts = [(r.last_log_term(), r.last_log_index()) for _, r in rafts]
+            for name, r in rafts:
+                mine = (r.last_log_term(), r.last_log_index())
+                if sum(1 for other in lasts if mine >= other) < majority:
+                    continue
+                for i, (e, _) in self.committed.items():
+                    if i > r.snapshot_index and (i > r.last_log_index() or r.entry(i) != e):
+                        self.fail("leader completeness",
+                                  f"entry {i} {e!r} is committed, but {name} lacks it and its "
+                                  f"log (last term {mine[0]}, index {mine[1]}) is as up-to-date "
+                                  f"as a majority's: it can be elected leader")
         # Leader Completeness.
         for name, r in rafts:
             if r.role != LEADER:
