@@ -146,9 +146,21 @@ class SafetyMonitor:
         self.leader_logs: dict[str, tuple[int, int, int, list]] = {}
         self.applied: dict[str, tuple[int, int]] = {}                # name -> (inc, applied)
         self.checks = 0
+        self._stamp: tuple = ()
         world.observers.append(self._observe)
 
     def _observe(self, world: World, step: tuple) -> None:
+        # Skip the full check when no server changed since the last one: every change of
+        # persistent state is a persister write, and the volatile state that matters is
+        # compared directly (heartbeats that change nothing are most steps).
+        w = self.world
+        stamp = tuple(
+            (w.incarnation[n], w.persisters[n].writes, r.role, r.commit_index,
+             r.last_applied, r.snapshot_index)
+            for n in w.servers if (r := getattr(w.nodes.get(n), "raft", None)) is not None)
+        if stamp == self._stamp and (self.applier is None or self.applier.error is None):
+            return
+        self._stamp = stamp
         self.check()
 
     def fail(self, prop: str, detail: str) -> None:
