@@ -14,6 +14,7 @@ counterexample is still a shrunk one.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -84,3 +85,14 @@ def test_machine_catches_seeded_bug(bug, tmp_path, monkeypatch):
     assert outcome.reproduced, (outcome.error, record["error"])
     assert len(record["steps"]) == steps1
     assert len(failures) >= 2 and rules1 <= rules0, "the counterexample was not shrunk"
+
+
+def test_machine_exports_traces(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAULTLAB_RAFT_TRACE", str(tmp_path))
+    run_state_machine_as_test(RaftMachine, settings=settings(settings.default, max_examples=5))
+    files = sorted(tmp_path.glob("RaftMachine-*.jsonl"))
+    assert len(files) >= 5
+    lines = [json.loads(x) for f in files for x in f.read_text().splitlines()]
+    assert lines[0]["faultlab_trace"] == 1 and lines[0]["system"] == "raft"
+    steps = {line["step"][0] for line in lines if "step" in line}
+    assert {"init", "deliver", "fire"} <= steps
