@@ -57,6 +57,7 @@ def _register_demo(seed: int) -> list[DemoRow]:
 
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
+    ("raft", lambda seed: __import__("impl.raft.demo", fromlist=["demo"]).demo(seed)),
 ]
 
 

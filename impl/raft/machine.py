@@ -54,7 +54,8 @@ from impl.sim.network import ADVERSARIAL, RELIABLE
 from impl.sim.trace import TraceRecorder
 from impl.sim.world import Envelope, World
 
-__all__ = ["RaftMachine", "RaftMachine5", "MUTANT_MACHINES", "PROBE", "CLERK"]
+__all__ = ["RaftMachine", "RaftMachine5", "MUTANT_MACHINES", "MUTANT_MACHINES5", "PROBE", "CLERK",
+           "decode_action"]
 
 CLERK = "c0"
 PROBE = "probe"
@@ -328,3 +329,15 @@ MUTANT_MACHINES: dict[str, type[RaftMachine]] = {
     for m in (VoteWithoutUpToDateCheck, CommitOldTermByCounting, ForgetVotedFor,
               KeepConflictingSuffix, ApplyBeyondCommit)
 }
+
+
+def _five_server_variant(machine: type[RaftMachine]) -> type[RaftMachine]:
+    name = f"{machine.__name__}5"
+    variant = type(name, (machine,), {"n_servers": 5, "snapshot_interval": None,
+                                      "__module__": __name__, "__qualname__": name})
+    globals()[name] = variant  # importable by name, for replay files
+    return variant
+
+
+MUTANT_MACHINES5: dict[str, type[RaftMachine]] = {
+    bug: _five_server_variant(m) for bug, m in MUTANT_MACHINES.items()}

@@ -23,7 +23,7 @@ from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.stateful import run_state_machine_as_test
 
 from impl.raft.checks import SafetyViolation
-from impl.raft.machine import MUTANT_MACHINES, RaftMachine, RaftMachine5
+from impl.raft.machine import MUTANT_MACHINES, MUTANT_MACHINES5, RaftMachine, RaftMachine5
 from impl.raft.raft import BUGS
 from impl.sim.replay import load_replay, replay
 
@@ -48,10 +48,20 @@ def test_every_bug_has_a_machine():
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
 def test_machine_catches_seeded_bug(bug, tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
     monkeypatch.setattr(hypothesis_engine, "MAX_SHRINKING_SECONDS", SHRINK_SECONDS,
                         raising=False)
-    base = MUTANT_MACHINES[bug]
+    check_caught(MUTANT_MACHINES[bug], bug, tmp_path, monkeypatch)
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_machine5_catches_seeded_bug(bug, tmp_path, monkeypatch):
+    """The five-server machine on each bug, with unbounded shrinking."""
+    check_caught(MUTANT_MACHINES5[bug], bug, tmp_path, monkeypatch)
+
+
+def check_caught(base, bug, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
     failures: list[tuple[int, int]] = []  # (rules run, World steps) of each failing run
 
     class Recording(base):  # the same machine, remembering the size of each failing run
