@@ -379,8 +379,8 @@ class Raft:
         if reply.success:
             if reply.match_index > self.match_index[src]:
                 self.match_index[src] = reply.match_index
+                self.next_index[src] = max(self.next_index[src], reply.match_index + 1)
                 self._advance_commit_index()
-            self.next_index[src] = max(self.next_index[src], self.match_index[src] + 1)
             if self.sent_index[src] < self.last_log_index():
                 self._send_append_entries(src)  # more to send (a batch was full)
             return
@@ -416,6 +416,11 @@ class Raft:
             if count >= self.majority:
                 self.commit_index = n
                 self._apply_committed()
+                # Tell the followers now rather than at the next heartbeat (those with
+                # entries in flight learn it from the reply that follows).
+                for peer in self.others:
+                    if self.sent_index[peer] <= self.match_index[peer]:
+                        self._send_append_entries(peer)
                 return
 
     def _on_install_snapshot_reply(self, src: str, reply: InstallSnapshotReply) -> None:
@@ -424,8 +429,8 @@ class Raft:
             return
         if reply.last_included_index > self.match_index[src]:
             self.match_index[src] = reply.last_included_index
+            self.next_index[src] = max(self.next_index[src], reply.last_included_index + 1)
             self._advance_commit_index()
-        self.next_index[src] = max(self.next_index[src], self.match_index[src] + 1)
         if self.next_index[src] <= self.last_log_index():
             self._send_append_entries(src)
 
