@@ -359,6 +359,7 @@ class Raft:
         holds the entry before them."""
         next_index = self.next_index[peer]
         if next_index <= self.snapshot_index:
+            self.sent_index[peer] = self.snapshot_index
             self.ctx.send(peer, InstallSnapshot(
                 self.current_term, self.me, self.snapshot_index, self.snapshot_term,
                 self.ctx.persister.read_snapshot()))
