@@ -119,14 +119,20 @@ class RaftMachine(WorldMachine):
         self._guard(lambda: self._elect(self._server(i), self._mask(mask)))
 
     def _elect(self, name: str, reach: set[str]) -> None:
+        self._exchange(name, ELECTION_TIMER, (RequestVote,), (RequestVoteReply,), reach)
+
+    def _exchange(self, name: str, timer: str, requests: tuple[type, ...],
+                  replies: tuple[type, ...], reach: set[str]) -> None:
+        """Fire ``timer`` of ``name``; then deliver its ``requests`` to the servers in
+        ``reach`` and the ``replies`` to it, including those this causes, in order."""
         w = self.world
-        timer = [p.id for p in w.timers(name) if p.is_timer and p.name == ELECTION_TIMER]
-        if not timer:
+        pending = [p.id for p in w.timers(name) if p.is_timer and p.name == timer]
+        if not pending:
             return
-        w.fire(timer[0])
-        self._deliver_while(lambda e: isinstance(e.msg, RequestVote) and e.src == name
+        w.fire(pending[0])
+        self._deliver_while(lambda e: isinstance(e.msg, requests) and e.src == name
                             and e.dst in reach
-                            or isinstance(e.msg, RequestVoteReply) and e.dst == name)
+                            or isinstance(e.msg, replies) and e.dst == name)
 
     @rule(i=st.integers(0, 255), mask=st.integers(0, 255))
     def replicate(self, i: int, mask: int) -> None:
@@ -135,14 +141,7 @@ class RaftMachine(WorldMachine):
         self._guard(lambda: self._replicate(self._server(i), self._mask(mask)))
 
     def _replicate(self, name: str, reach: set[str]) -> None:
-        w = self.world
-        timer = [p.id for p in w.timers(name) if p.is_timer and p.name == HEARTBEAT_TIMER]
-        if not timer:
-            return
-        w.fire(timer[0])
-        self._deliver_while(lambda e: isinstance(e.msg, _LOG_TRAFFIC) and e.src == name
-                            and e.dst in reach
-                            or isinstance(e.msg, _LOG_REPLIES) and e.dst == name)
+        self._exchange(name, HEARTBEAT_TIMER, _LOG_TRAFFIC, _LOG_REPLIES, reach)
 
     @rule(i=st.integers(0, 255))
     def submit(self, i: int) -> None:
