@@ -6,9 +6,12 @@ under the same profile: the test asserts that the machine fails with a safety vi
 that Hypothesis shrank the failing example (the final counterexample is no longer than the
 first one found), and that the replay file of the counterexample reproduces the failure.
 
-Hypothesis's explain phase is left out of the mutant tests (it re-runs the machine very
-many times), and shrinking is bounded to ``SHRINK_SECONDS`` of wall time per bug through
-Hypothesis's shrinking deadline, so the suite stays within its time budget; the
+The mutant tests are derandomized under every profile: they assert that a bug is found
+within the profile's budget, so the examples tried must not change from run to run (with
+random examples the Figure 8 bug is found in about 6 of 10 runs of 100 examples, the others
+in every run). Hypothesis's explain phase is left out of the mutant tests (it re-runs the
+machine very many times), and shrinking is bounded to ``SHRINK_SECONDS`` of wall time per
+bug through Hypothesis's shrinking deadline, so the suite stays within its time budget; the
 counterexample is still a shrunk one.
 """
 
@@ -83,8 +86,8 @@ def check_caught(base, bug, tmp_path, monkeypatch) -> None:
     started = time.perf_counter()
     with pytest.raises(SafetyViolation) as caught:
         run_state_machine_as_test(
-            Recording, settings=settings(settings.default, phases=NO_EXPLAIN,
-                                         report_multiple_bugs=False))
+            Recording, settings=settings(settings.default, phases=NO_EXPLAIN, derandomize=True,
+                                         database=None, report_multiple_bugs=False))
     wall = time.perf_counter() - started
     record = load_replay(tmp_path / f"{base.__name__}.json")
     outcome = replay(record)
