@@ -87,6 +87,7 @@ DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("pb", _lazy("impl.pb.demo")),
     ("paxos", _lazy("impl.paxos.demo")),
     ("mr", _lazy("impl.mr.demo")),
+    ("raft", _lazy("impl.raft.demo")),
 ]
 
 
