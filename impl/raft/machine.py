@@ -226,19 +226,6 @@ class RaftMachine(WorldMachine):
 
     # ---------------------------------------------------------------- failures
 
-    def _guard(self, action: Callable[[], object]) -> object:
-        try:
-            return super()._guard(action)
-        except BaseException:
-            self._failed = True
-            raise
-
-    def teardown(self) -> None:
-        # Hypothesis calls teardown after a failed step too; settling then would run more
-        # steps and overwrite the replay file (and the error) of the real failure.
-        if not getattr(self, "_failed", False):
-            super().teardown()
-
     # ---------------------------------------------------------------- checks
 
     def check_safety(self) -> None:
@@ -265,7 +252,7 @@ class RaftMachine(WorldMachine):
         the probe, wait up to 2 s for every server to apply it, retry until the bound."""
         w = self.world
         try:
-            if w.blocked:
+            if w.blocked or w.deaf:
                 w.heal()
             for name in sorted(w.crashed):
                 w.restart(name)

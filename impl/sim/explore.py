@@ -186,7 +186,9 @@ class WorldMachine(RuleBasedStateMachine):
             self._guard(self.check_safety)
 
     def teardown(self) -> None:
-        if getattr(self, "world", None) is not None:
+        # Hypothesis calls teardown after a failed step too; settling then would run more
+        # steps and overwrite the replay file (and the error) of the real failure.
+        if getattr(self, "world", None) is not None and not getattr(self, "_failed", False):
             self._guard(self.settle_and_check)
 
     # ---------------------------------------------------------------- settling and failure
@@ -218,6 +220,7 @@ class WorldMachine(RuleBasedStateMachine):
         try:
             return action()
         except Exception as e:
+            self._failed = True
             path = self.write_replay(e)
             e.add_note(f"faultlab: seed {self.seed}, faults {sorted(self.faults)}; "
                        f"replay with: faultlab replay {path} (add --shrink to minimize it)")

@@ -134,7 +134,12 @@ def shrink(record: dict, *, max_runs: int = 2000) -> dict:
         if list(step) == ["mark", SETTLE]:
             break
         keys.append(_key(world, step))
-        world.apply_step(step)
+        try:
+            world.apply_step(step)
+        except SimError:
+            raise
+        except Exception:  # the failure itself (a monitor observing the World raised)
+            break
     runs = 0
 
     def fails(candidate: list) -> bool:

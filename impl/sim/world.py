@@ -22,12 +22,13 @@ sent) are never delivered to a new one.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import heapq
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,6 +228,18 @@ class World:
         self._next_id += 1
         return self._next_id
 
+    @contextlib.contextmanager
+    def _step(self, step: tuple) -> Iterator[None]:
+        """Record ``step`` after it ran; if a node's handler raised, record it all the same
+        (without telling observers about a half-done step), so a replay reaches the raise."""
+        try:
+            yield
+        except BaseException:
+            if self.steps is not None:
+                self.steps.append(step)
+            raise
+        self._record(step)
+
     def _record(self, step: tuple) -> None:
         if self.steps is not None:
             self.steps.append(step)
@@ -321,8 +334,8 @@ class World:
         if env is None:
             raise SimError(f"message {msg_id} is not in flight")
         self.now_us += self.profile.step_us
-        self._deliver(env)
-        self._record(("deliver", msg_id))
+        with self._step(("deliver", msg_id)):
+            self._deliver(env)
 
     def _deliver(self, env: Envelope) -> None:
         dst = env.dst
@@ -377,8 +390,8 @@ class World:
         if p is None:
             raise SimError(f"timer {pending_id} is not pending")
         self.now_us += self.profile.step_us
-        self._fire(p)
-        self._record(("fire", pending_id))
+        with self._step(("fire", pending_id)):
+            self._fire(p)
 
     def _fire(self, p: Pending) -> None:
         if p.fire_at > self.now_us:
