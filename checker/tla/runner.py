@@ -180,8 +180,11 @@ def run_tlc(
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise TLAError(f"TLC did not finish {module} within {timeout:g}s "
+            partial, _ = proc.communicate()
+            so_far = _STATS_RE.findall(partial or "")
+            where = (f" ({so_far[-1][1]} distinct states so far, {so_far[-1][2]} on the queue)"
+                     if so_far else "")
+            raise TLAError(f"TLC did not finish {module} within {timeout:g}s{where} "
                            "(raise --timeout or shrink the model)", code=4) from None
         result = parse_output(out)
         result.seconds = time.monotonic() - start
