@@ -111,9 +111,12 @@ class CallRecord:
 @dataclass
 class Counters:
     """The labs' counters: RPCs sent, RPCs received per node, bytes (requests on send,
-    replies on delivery, both in the :mod:`codec` encoding)."""
+    replies on delivery, both in the :mod:`codec` encoding). ``rpcs`` counts every message
+    sent; ``requests`` only requests, i.e. labrpc's count of calls (a call and its reply
+    are one RPC there)."""
 
     rpcs: int = 0
+    requests: int = 0
     bytes: int = 0
     delivered: int = 0
     lost: int = 0
@@ -242,6 +245,7 @@ class World:
         c = self.counters
         c.rpcs += 1
         if not reply:
+            c.requests += 1
             c.bytes += len(data)
         handling = self._handling
         if handling is not None and handling.src == dst and handling.dst == ctx.name:
