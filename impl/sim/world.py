@@ -152,6 +152,7 @@ class World:
         self.in_flight: dict[int, Envelope] = {}
         self.pending: dict[int, Pending] = {}
         self.blocked: set[tuple[str, str]] = set()
+        self.deaf: set[str] = set()  # requests to these fail; replies they asked for arrive
         self.counters = Counters()
         self.history: list[CallRecord] = []
         self.open_calls: dict[str, CallRecord] = {}
@@ -255,7 +256,8 @@ class World:
         env = Envelope(self._new_id(), ctx.name, ctx.incarnation, dst, dst_inc, msg, reply,
                        data, self.now_us, self.copy_messages and not immutable)
         self._event("send", env.id, ctx.name, dst, msg)
-        if (ctx.name, dst) in self.blocked or dst in self.crashed:
+        if ((ctx.name, dst) in self.blocked or dst in self.crashed
+                or (dst in self.deaf and not reply)):
             self._lose(env, "unreachable")
             return
         delay = self.profile.fate(self.rng, reply)
@@ -324,7 +326,7 @@ class World:
         if dst in self.crashed or self.incarnation[dst] != env.dst_inc:
             self._lose(env, "dead-incarnation")
             return
-        if (env.src, dst) in self.blocked:
+        if (env.src, dst) in self.blocked or (dst in self.deaf and not env.reply):
             self._lose(env, "unreachable")
             return
         c = self.counters
@@ -452,15 +454,18 @@ class World:
         self._record(("isolate", name))
 
     def deafen(self, name: str) -> None:
-        """``name`` can still send but receives nothing (the 2015 labs' deaf peer)."""
+        """``name`` can still send but receives no requests (the 2015 labs' deaf peer).
+
+        As with the lab's removed socket file, nobody can call ``name``, but the replies to
+        the calls ``name`` makes still come back (they travel on the caller's connection).
+        ``heal()`` ends it."""
         self._known(name)
-        for other in self.factories:
-            if other != name:
-                self.blocked.add((other, name))
+        self.deaf.add(name)
         self._record(("deafen", name))
 
     def heal(self) -> None:
         self.blocked = set()
+        self.deaf = set()
         self._event("heal")
         self._record(("heal",))
 
@@ -604,6 +609,8 @@ class World:
         timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
         h.update(codec.encode((msgs, timers, sorted(self.blocked),
                                sorted((c, repr(r.input)) for c, r in self.open_calls.items()))))
+        if self.deaf:
+            h.update(codec.encode(sorted(self.deaf)))
         return h.hexdigest()
 
     def copy(self) -> World:
