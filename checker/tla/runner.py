@@ -264,9 +264,9 @@ def _sany_errors(text: str) -> str:
         if s.startswith(("***Parse Error***", "Semantic errors:", "*** Errors", "Lexical error",
                          "Fatal errors", "Cannot find source file")) or "Unknown operator" in s:
             started = True
-        if started and s and s not in keep and not s.startswith(("Residual stack trace", "ExtendableExpr",
-                                               "Expression starting", "Definition starting",
-                                               "tla2sany.semantic", "Parsing file",
-                                               "Semantic processing")):
+        noise = s.startswith(("Residual stack trace", "ExtendableExpr", "Expression starting",
+                              "Definition starting", "tla2sany.semantic", "Parsing file",
+                              "Semantic processing"))
+        if started and s and s not in keep and not noise:
             keep.append(s)
     return " | ".join(keep)[:2000]
