@@ -11,6 +11,9 @@
 (* same event, and the trace check drains them before it compares states.  *)
 (* Ballots are round * N + index, unique per peer.  Done values and        *)
 (* forgetting are not modelled.  See spec/README.md for the mapping.       *)
+(* Names l and phase are the trace modules' variables: TLC 2.15 confuses a *)
+(* parameter or LET name with a variable of the same name in an extending  *)
+(* module, so this module uses neither.                                    *)
 (***************************************************************************)
 EXTENDS Naturals, Integers, Sequences, FiniteSets
 
@@ -110,8 +113,8 @@ AfterRefusal(pr, src, prom) ==
     LET r == [pr EXCEPT !.highest = Max(@, prom), !.refused = @ \cup {src}]
     IN IF Cardinality(r.refused) > N - Majority THEN [r EXCEPT !.phase = "wait"] ELSE r
 
-Current(p, m, phase) ==
-    prop[p][m.seq].active /\ prop[p][m.seq].ballot = m.n /\ prop[p][m.seq].phase = phase
+Current(p, m, ph) ==
+    prop[p][m.seq].active /\ prop[p][m.seq].ballot = m.n /\ prop[p][m.seq].phase = ph
 
 HandlePrepareReply(p, m) ==
     LET s == m.seq
@@ -238,12 +241,15 @@ Reannounce(p) ==
 
 \* A request p sent (m) could not be delivered: the World reports it, and it counts as a
 \* refusal of the round it belongs to.
+\* A lost Decided is resent by the announcement timer: no effect.
 SendFailed(p, m) ==
-    /\ up[p] /\ m.src = p /\ m.dst # p /\ m.type \in {"PaxosPrepare", "PaxosAccept"}
+    /\ up[p] /\ m.src = p /\ m.dst # p
+    /\ m.type \in {"PaxosPrepare", "PaxosAccept", "PaxosDecided"}
     /\ msgs' = Without(msgs, m)
-    /\ LET phase == IF m.type = "PaxosPrepare" THEN "prepare" ELSE "accept"
+    /\ LET ph == IF m.type = "PaxosPrepare" THEN "prepare" ELSE "accept"
        IN prop' = [prop EXCEPT ![p][m.seq] =
-                     IF Current(p, m, phase) THEN AfterRefusal(@, m.dst, -1) ELSE @]
+                     IF m.type # "PaxosDecided" /\ Current(p, m, ph)
+                     THEN AfterRefusal(@, m.dst, -1) ELSE @]
     /\ UNCHANGED <<promised, accBal, accVal, decided, unacked, up, proposed>>
 
 ----------------------------------------------------------------------------

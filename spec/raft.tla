@@ -14,6 +14,9 @@
 (* the leader's log prefix it stands for.  Applying is not modelled: the   *)
 (* implementation applies every committed entry within the same event.     *)
 (* The mapping to the implementation is documented in spec/README.md.      *)
+(* Names l and phase are the trace modules' variables: TLC 2.15 confuses a *)
+(* parameter or LET name with a variable of the same name in an extending  *)
+(* module, so this module uses neither.                                    *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
@@ -228,14 +231,14 @@ HandleRequestVoteReply(i, m) ==
 \* The log after accepting entries es after index prev (prev matches): cut at the first
 \* conflicting entry (same index, other term) and append what is new; a shorter, delayed
 \* AppendEntries never cuts entries that follow it.
-Merge(l, prev, es) ==
-    LET conflicts == {k \in 1..Len(es) : prev + k <= Len(l) /\ l[prev + k][1] # es[k][1]}
+Merge(lg, prev, es) ==
+    LET conflicts == {k \in 1..Len(es) : prev + k <= Len(lg) /\ lg[prev + k][1] # es[k][1]}
     IN IF conflicts # {}
        THEN LET c == CHOOSE k \in conflicts : \A k2 \in conflicts : k <= k2
-            IN SubSeq(l, 1, prev + c - 1) \o SubSeq(es, c, Len(es))
-       ELSE IF prev + Len(es) > Len(l)
-            THEN l \o SubSeq(es, Len(l) - prev + 1, Len(es))
-            ELSE l
+            IN SubSeq(lg, 1, prev + c - 1) \o SubSeq(es, c, Len(es))
+       ELSE IF prev + Len(es) > Len(lg)
+            THEN lg \o SubSeq(es, Len(lg) - prev + 1, Len(es))
+            ELSE lg
 
 \* The first index of the term of entry k (not below the snapshot), for fast backup.
 FirstOfTerm(i, k) ==
@@ -430,9 +433,9 @@ LogMatching ==
 \* A leader holds every entry committed at a term not above its own (i learned its commit
 \* index in a term <= currentTerm[i]; the leader of that term, or a later one, has them).
 LeaderCompleteness ==
-    \A i, l \in Server :
-        (role[l] = Leader /\ currentTerm[l] >= currentTerm[i]) =>
-            \A n \in 1..commitIndex[i] : n <= Len(log[l]) /\ log[l][n] = log[i][n]
+    \A i, ld \in Server :
+        (role[ld] = Leader /\ currentTerm[ld] >= currentTerm[i]) =>
+            \A n \in 1..commitIndex[i] : n <= Len(log[ld]) /\ log[ld][n] = log[i][n]
 
 \* No two servers commit (hence apply) different entries at one index.
 StateMachineSafety ==
