@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "impl.demo",
     "impl.sim.cli",
     "checker.cli",
+    "checker.tla.cli",
 )
 
 
