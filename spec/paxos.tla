@@ -26,7 +26,7 @@ CONSTANTS
 Peer == {Peers[k] : k \in 1..Len(Peers)}
 N == Len(Peers)
 Me(p) == CHOOSE k \in 0..(N - 1) : Peers[k + 1] = p
-Majority == N \div 2 + 1
+Majority == N \div 2 + 1   \* GUARD:majority
 
 VARIABLES
     promised,  \* [Peer -> [Seqs -> Int]]: highest ballot promised (-1: none), durable
