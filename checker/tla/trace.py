@@ -98,6 +98,18 @@ def value(v: Any) -> str:
     raise TLAError(f"no TLA+ form for {v!r} in the trace")
 
 
+def opaque(v: Any) -> str:
+    """An application value (a command, a proposed value) as one TLA+ string: the specs
+    only compare such values, and TLC refuses to compare an integer with a string."""
+    return "Nil" if v is None else tla_string(json.dumps(v, sort_keys=True,
+                                                         separators=(",", ":")))
+
+
+def entries(log: list) -> str:
+    """A Raft log (``[[term, command], ...]``) as a TLA+ sequence of <<term, command>>."""
+    return "<<" + ", ".join(f"<<{value(t)}, {opaque(c)}>>" for t, c in log) + ">>"
+
+
 def function(d: dict, key: Any = None) -> str:
     """A TLA+ function (``k :> v @@ ...``) of a dict; ``key`` converts the keys."""
     if not d:
@@ -123,8 +135,13 @@ class Mapping:
     message_types: frozenset[str]
     unlogged_fields: frozenset[str] = frozenset()  # message fields the spec does not model
 
+    def field(self, name: str, v: Any) -> str:
+        """TLA+ text of one message field."""
+        return value(v)
+
     def message(self, ev: dict) -> str:
-        fields = {k: value(x) for k, x in ev["fields"].items() if k not in self.unlogged_fields}
+        fields = {k: self.field(k, x) for k, x in ev["fields"].items()
+                  if k not in self.unlogged_fields}
         return record({"type": tla_string(ev["type"]), "src": tla_string(ev["src"]),
                        "dst": tla_string(ev["dst"]), **fields})
 
@@ -149,7 +166,7 @@ class Mapping:
         elif op in ("crash", "restart") and len(step) > 1:
             kind, out["node"] = op, tla_string(step[1])
         elif op == "start" and len(step) > 2:
-            kind, out["node"], out["command"] = "start", tla_string(step[1]), value(step[2])
+            kind, out["node"], out["command"] = "start", tla_string(step[1]), opaque(step[2])
         return {"kind": tla_string(kind), "op": tla_string(str(op)), **out}
 
     def timer_args(self, name: str) -> dict[str, str]:
@@ -175,13 +192,18 @@ class RaftMapping(Mapping):
             "RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply",
             "InstallSnapshot", "InstallSnapshotReply"}), frozenset({"data"}))
 
+    def field(self, name: str, v: Any) -> str:
+        if name == "entries":
+            return entries(v)
+        return opaque(v) if name == "command" else value(v)
+
     def state(self, st: Any) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
             return record({
                 "up": "TRUE", "term": value(st["term"]), "role": value(st["role"]),
-                "voted_for": value(st["voted_for"]), "log": value(st["log"]),
+                "voted_for": value(st["voted_for"]), "log": entries(st["log"]),
                 "snapshot_index": value(st["snapshot_index"]),
                 "snapshot_term": value(st["snapshot_term"]),
                 "commit_index": value(st["commit_index"]),
@@ -208,6 +230,9 @@ class PaxosMapping(Mapping):
             "PaxosPrepare", "PaxosPrepareReply", "PaxosAccept", "PaxosAcceptReply",
             "PaxosDecided", "PaxosDecidedAck"}), frozenset({"done", "floor"}))
 
+    def field(self, name: str, v: Any) -> str:
+        return opaque(v) if name == "value" else value(v)
+
     def timer_args(self, name: str) -> dict[str, str]:
         m = re.fullmatch(r"paxos:propose:(-?\d+)", name)
         return {"seq": m.group(1)} if m else {}
@@ -226,11 +251,17 @@ class PaxosMapping(Mapping):
         if floor:
             raise TLAError("the trace forgets instances (Done/floor > 0): forgetting is not "
                            "modelled by spec/paxos.tla")
+        def fn(d: dict[int, str]) -> str:
+            return "<<>>" if not d else "(" + " @@ ".join(f"{k} :> {x}" for k, x in d.items()) + ")"
+
         return record({
             "up": "TRUE",
-            "acceptor": function(acc, str),
-            "decided": function(dec, str),
-            "proposer": function(pro, str),
+            "acceptor": fn({k: record({"promised": value(a["promised"]),
+                                       "accepted": value(a["accepted"]),
+                                       "value": opaque(a["value"])}) for k, a in acc.items()}),
+            "decided": fn({k: opaque(v) for k, v in dec.items()}),
+            "proposer": fn({k: record({"ballot": value(p["ballot"]), "phase": value(p["phase"]),
+                                       "value": opaque(p["value"])}) for k, p in pro.items()}),
         })
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
@@ -244,12 +275,12 @@ class PaxosMapping(Mapping):
                         seqs.update(int(s) for s in st.get(part, {}))
                     for a in st.get("acceptor", {}).values():
                         if a.get("value") is not None:
-                            vals[value(a["value"])] = ""
+                            vals[opaque(a["value"])] = ""
                     for v in st.get("decided", {}).values():
-                        vals[value(v)] = ""
+                        vals[opaque(v)] = ""
                     for p in st.get("proposer", {}).values():
                         if p.get("value") is not None:
-                            vals[value(p["value"])] = ""
+                            vals[opaque(p["value"])] = ""
         defs = (f"TracePeers == <<{', '.join(tla_string(p) for p in peers)}>>\n"
                 f"TraceSeqs == {{{', '.join(str(s) for s in sorted(seqs))}}}\n"
                 f"TraceValues == {{{', '.join(vals)}}}\n")

@@ -52,6 +52,9 @@ def paxos_trace(seed: int) -> list[str]:
     TraceRecorder(w, "paxos", out)
     w.nodes["p0"].px.start(0, "a")
     w.nodes["p1"].px.start(0, "b")
+    msgs = w.messages()
+    if msgs:
+        w.duplicate(msgs[-1].id)
     w.run_for(0.3)
     w.crash("p2")
     w.nodes["p1"].px.start(1, "c")
@@ -60,9 +63,6 @@ def paxos_trace(seed: int) -> list[str]:
     w.partition(["p0"], ["p1", "p2"])
     w.nodes["p0"].px.start(2, "d")
     w.run_for(0.5)
-    msgs = w.messages()
-    if msgs:
-        w.duplicate(msgs[0].id)
     w.heal()
     w.run_for(1.0)
     return out.getvalue().splitlines()
