@@ -99,3 +99,26 @@ def test_time_limit_kills_tlc(tmp_path: Path) -> None:
     with pytest.raises(TLAError, match="did not finish") as caught:
         run_tlc("Toy", {"Toy.tla": endless}, TOY_CFG, timeout=3)
     assert caught.value.code == 4
+
+
+def _cli(*argv: str) -> int:
+    import argparse
+
+    from checker.tla import cli
+
+    parser = argparse.ArgumentParser(prog="faultlab")
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def test_cli_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    assert _cli("trace", "check", "raft", str(tmp_path / "missing.jsonl")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("faultlab: error: cannot read trace") and err.count("\n") == 1
+    monkeypatch.setenv("TLA2TOOLS_JAR", str(tmp_path / "none.jar"))
+    assert _cli("spec", "check", "raft") == 3
+    assert "TLA2TOOLS_JAR" in capsys.readouterr().err
+    assert _cli("spec", "check", "raft", "--config", "nope.cfg") == 2
