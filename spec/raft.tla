@@ -75,9 +75,9 @@ LastIndexOfTerm(i, t) ==
     LET ks == {k \in snapshotIndex[i]..LastIndex(i) : k > 0 /\ TermAt(i, k) = t}
     IN IF ks = {} THEN 0 ELSE MaxOf(ks)
 
-\* What a leader i sends peer j whose next index is ni: entries from ni on, or its
-\* snapshot when its log no longer holds the entry before them.
-ToPeer(i, j, ni) ==
+\* What a leader i with commit index ci sends peer j whose next index is ni: entries
+\* from ni on, or its snapshot when its log no longer holds the entry before them.
+ToPeerC(i, j, ni, ci) ==
     IF ni <= snapshotIndex[i]
     THEN [type |-> "InstallSnapshot", src |-> i, dst |-> j, term |-> currentTerm[i],
           leader |-> i, last_included_index |-> snapshotIndex[i],
@@ -86,7 +86,8 @@ ToPeer(i, j, ni) ==
     ELSE [type |-> "AppendEntries", src |-> i, dst |-> j, term |-> currentTerm[i],
           leader |-> i, prev_log_index |-> ni - 1, prev_log_term |-> TermAt(i, ni - 1),
           entries |-> SubSeq(log[i], ni, Min(LastIndex(i), ni - 1 + MaxEntries)),
-          leader_commit |-> commitIndex[i]]
+          leader_commit |-> ci]
+ToPeer(i, j, ni) == ToPeerC(i, j, ni, commitIndex[i])
 
 \* sentIndex after sending ToPeer(i, j, ni)
 SentAfter(i, j, ni) ==
@@ -142,11 +143,14 @@ Heartbeat(i) ==
                         IF j = i THEN @[j] ELSE SentAfter(i, j, nextIndex[i][j])]]
     /\ UNCHANGED <<serverVars, nextIndex, matchIndex, up>>
 
-\* A client's command reaches leader i (Start): append it and replicate it at once.
+\* A client's command reaches leader i (Start): append it and replicate it at once to
+\* every peer with nothing unacknowledged in flight (the others get it with the reply to
+\* what is in flight, or with the next heartbeat).
 ClientRequest(i, v) ==
     /\ up[i] /\ role[i] = Leader
     /\ log' = [log EXCEPT ![i] = Append(@, <<currentTerm[i], v>>)]
     /\ LET ll == LastIndex(i) + 1
+           idle == {j \in Server \ {i} : sentIndex[i][j] <= matchIndex[i][j]}
            Send(j) == [type |-> "AppendEntries", src |-> i, dst |-> j, term |-> currentTerm[i],
                        leader |-> i, prev_log_index |-> nextIndex[i][j] - 1,
                        prev_log_term |-> TermAt(i, nextIndex[i][j] - 1),
@@ -157,9 +161,9 @@ ClientRequest(i, v) ==
                 IF IsQuorum({i}) THEN ll ELSE @]
           /\ msgs' = WithAll(msgs, {IF nextIndex[i][j] <= snapshotIndex[i]
                                     THEN ToPeer(i, j, nextIndex[i][j]) ELSE Send(j)
-                                    : j \in Server \ {i}})
+                                    : j \in idle})
           /\ sentIndex' = [sentIndex EXCEPT ![i] = [j \in Server |->
-                IF j = i \/ nextIndex[i][j] <= snapshotIndex[i] THEN @[j]
+                IF j \notin idle \/ nextIndex[i][j] <= snapshotIndex[i] THEN @[j]
                 ELSE Min(ll, nextIndex[i][j] - 1 + MaxEntries)]]
     /\ UNCHANGED <<currentTerm, votedFor, snapshotIndex, role, votes, nextIndex, matchIndex,
                    up>>
@@ -312,7 +316,7 @@ HandleAppendEntriesReply(i, m) ==
                  /\ commitIndex' = [commitIndex EXCEPT ![i] = CommitFor(i, mi)]
                  /\ nextIndex' = [nextIndex EXCEPT ![i][j] = okNext]
                  /\ IF sentIndex[i][j] < LastIndex(i)       \* more to send
-                    THEN /\ Reply(m, {ToPeer(i, j, okNext)})
+                    THEN /\ Reply(m, {ToPeerC(i, j, okNext, CommitFor(i, mi))})
                          /\ sentIndex' = [sentIndex EXCEPT ![i][j] = SentAfter(i, j, okNext)]
                     ELSE /\ Reply(m, {}) /\ UNCHANGED sentIndex
             [] back >= nextIndex[i][j] ->                      \* a stale rejection
@@ -371,7 +375,7 @@ HandleInstallSnapshotReply(i, m) ==
                /\ commitIndex' = [commitIndex EXCEPT ![i] = CommitFor(i, mi)]
                /\ nextIndex' = [nextIndex EXCEPT ![i][j] = nj]
                /\ IF nj <= LastIndex(i)
-                  THEN /\ Reply(m, {ToPeer(i, j, nj)})
+                  THEN /\ Reply(m, {ToPeerC(i, j, nj, CommitFor(i, mi))})
                        /\ sentIndex' = [sentIndex EXCEPT ![i][j] = SentAfter(i, j, nj)]
                   ELSE Reply(m, {}) /\ UNCHANGED sentIndex
 
