@@ -98,11 +98,20 @@ def value(v: Any) -> str:
     raise TLAError(f"no TLA+ form for {v!r} in the trace")
 
 
+_interned: dict[str, str] = {}
+
+
 def opaque(v: Any) -> str:
     """An application value (a command, a proposed value) as one TLA+ string: the specs
-    only compare such values, and TLC refuses to compare an integer with a string."""
-    return "Nil" if v is None else tla_string(json.dumps(v, sort_keys=True,
-                                                         separators=(",", ":")))
+    only compare such values, and TLC refuses to compare an integer with a string. Long
+    values are interned as ``#<n>:<prefix>`` (the lab tests propose 5 kB commands, and every
+    trace line repeats every log)."""
+    if v is None:
+        return "Nil"
+    text = json.dumps(v, sort_keys=True, separators=(",", ":"))
+    if len(text) > 40:
+        text = _interned.setdefault(text, f"#{len(_interned)}:{text[:16]}")
+    return tla_string(text)
 
 
 def entries(log: list) -> str:
@@ -340,6 +349,7 @@ def trace_module(system: str, header: dict, lines: list[dict],
     """
     mapping = MAPPINGS[system]
     servers = list(header["nodes"])
+    _interned.clear()
     defs, consts = mapping.constants(header, lines)
     data = ",\n  ".join(mapping.line(ln, servers) for ln in lines)
     template = (SPEC_DIR / f"{mapping.module}.tla").read_text()
