@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "impl.sim.cli",
     "checker.cli",
     "impl.mr.cli",
+    "checker.tla.cli",
 )
 
 

@@ -12,8 +12,10 @@ Line schema (``faultlab_trace`` version 1; the first line is a header)::
      "name": "election"}, "states": {"s0": {...}, "s1": {...}, "s2": {...}}}
 
 ``event`` is ``{"kind": "message", "src", "dst", "type", "fields"}`` for a delivery,
-``{"kind": "timer", "node", "name"}`` for a timer, or absent for steps that handle nothing
-(crash, restart, partition, heal, invoke...).
+``{"kind": "timer", "node", "name"}`` for a timer, ``{"kind": "send-failed", "node"}`` for a
+send-failure notice, ``{"kind": "duplicate", "src", "dst", "type", "fields"}`` for the message
+a duplicate step copied, or absent for steps that handle nothing (a delivery lost on arrival,
+crash, restart, partition, heal, invoke...).
 """
 
 from __future__ import annotations
@@ -71,11 +73,18 @@ class TraceRecorder:
         self._count += 1
         line: dict[str, Any] = {"i": self._count, "t": world.now, "step": _plain(step)}
         last = world.last
-        if step[0] == "deliver" and isinstance(last, Envelope):
+        # ``last`` is what the latest handled delivery or firing was: it belongs to this step
+        # only when its id is the step's (a message lost on arrival handles nothing)
+        this = len(step) > 1 and last is not None and last.id == step[1]
+        if step[0] == "deliver" and isinstance(last, Envelope) and this:
             line["event"] = {"kind": "message", "src": last.src, "dst": last.dst,
                              "type": type(last.msg).__name__, "fields": _plain(last.received())}
-        elif step[0] == "fire" and isinstance(last, Pending):
+        elif step[0] == "fire" and isinstance(last, Pending) and this:
             line["event"] = ({"kind": "timer", "node": last.node, "name": last.name}
                              if last.is_timer else {"kind": "send-failed", "node": last.node})
+        elif step[0] == "duplicate" and step[1] in world.in_flight:
+            env = world.in_flight[step[1]]
+            line["event"] = {"kind": "duplicate", "src": env.src, "dst": env.dst,
+                             "type": type(env.msg).__name__, "fields": _plain(env.received())}
         line["states"] = self._states()
         self._emit(line)

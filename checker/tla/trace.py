@@ -1,0 +1,416 @@
+"""Trace conformance: does some behaviour of the spec match a World trace?
+
+A trace (``impl/sim/trace.py``'s JSON lines: a header, then one line per World step with the
+step, the message or timer it handled and every server's abstract state) becomes a TLA+
+module that EXTENDS ``spec/Trace<System>.tla`` with the trace as a sequence of records. That
+module walks a cursor over the trace: each step must be the logged action with its logged
+arguments and must reach the logged state; what the trace does not log (messages sent,
+volatile bookkeeping) is left to the spec. TLC then searches: when the end of the trace is
+reachable the trace conforms (the module prints each line it reaches, so no counterexample
+has to be printed); otherwise the first line no behaviour reaches is reported with the
+logged step and the states around it, and the spec's state just before it (from a second,
+bounded run).
+
+The mapping from each system's abstract state and steps to the spec's variables and actions
+is in :class:`RaftMapping` and :class:`PaxosMapping` (and documented in ``spec/README.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checker.tla.errors import TLAError
+from checker.tla.runner import TLCResult, run_tlc
+from checker.tla.values import tla_string
+
+__all__ = ["TraceVerdict", "read_trace", "check_trace", "trace_module", "SPEC_DIR",
+           "MAPPINGS"]
+
+SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REACHED = re.compile(r'<<"faultlab-reached", (\d+)>>')
+
+
+def read_trace(source: str | Path | Iterable[str]) -> tuple[dict[str, Any], list[dict]]:
+    """The header and the step lines of a trace (a path, or an iterable of JSON lines)."""
+    name = str(source) if isinstance(source, (str, Path)) else "<trace>"
+    if isinstance(source, (str, Path)):
+        try:
+            text = Path(source).read_text().splitlines()
+        except OSError as e:
+            raise TLAError(f"cannot read trace {source}: {e.strerror or e}") from None
+    else:
+        text = list(source)
+    rows: list[dict] = []
+    for n, raw in enumerate(text, 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise TLAError(f"{name}:{n}: not JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise TLAError(f"{name}:{n}: a trace line must be a JSON object")
+        rows.append(row)
+    if not rows or "faultlab_trace" not in rows[0]:
+        raise TLAError(f"{name}: not a faultlab trace (no header line with 'faultlab_trace')")
+    header, lines = rows[0], rows[1:]
+    if header["faultlab_trace"] != 1:
+        raise TLAError(f"{name}: trace format {header['faultlab_trace']} is not supported")
+    if not lines:
+        raise TLAError(f"{name}: the trace has no steps (not even the initial state)")
+    for n, row in enumerate(lines, 2):
+        if "step" not in row or "states" not in row:
+            raise TLAError(f"{name}: line {n} has no 'step' or no 'states'")
+    return header, lines
+
+
+# ---------------------------------------------------------------------------- TLA+ values
+
+
+def value(v: Any) -> str:
+    """TLA+ text of a JSON value from a trace: null is the spec's Nil, lists are tuples,
+    objects are records (or functions when a key is not an identifier)."""
+    if v is None:
+        return "Nil"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return tla_string(repr(v))  # TLC has no reals: an opaque, consistent value
+    if isinstance(v, str):
+        return tla_string(v)
+    if isinstance(v, (list, tuple)):
+        return "<<" + ", ".join(value(x) for x in v) + ">>"
+    if isinstance(v, dict):
+        if not v:
+            return "<<>>"
+        if all(isinstance(k, str) and _IDENT.fullmatch(k) for k in v):
+            return "[" + ", ".join(f"{k} |-> {value(x)}" for k, x in v.items()) + "]"
+        return function(v)
+    raise TLAError(f"no TLA+ form for {v!r} in the trace")
+
+
+_interned: dict[str, str] = {}
+
+
+def opaque(v: Any) -> str:
+    """An application value (a command, a proposed value) as one TLA+ string: the specs
+    only compare such values, and TLC refuses to compare an integer with a string. Long
+    values are interned as ``#<n>:<prefix>`` (the lab tests propose 5 kB commands, and every
+    trace line repeats every log)."""
+    if v is None:
+        return "Nil"
+    text = json.dumps(v, sort_keys=True, separators=(",", ":"))
+    if len(text) > 40:
+        text = _interned.setdefault(text, f"#{len(_interned)}:{text[:16]}")
+    return tla_string(text)
+
+
+def entries(log: list) -> str:
+    """A Raft log (``[[term, command], ...]``) as a TLA+ sequence of <<term, command>>."""
+    return "<<" + ", ".join(f"<<{value(t)}, {opaque(c)}>>" for t, c in log) + ">>"
+
+
+def function(d: dict, key: Any = None) -> str:
+    """A TLA+ function (``k :> v @@ ...``) of a dict; ``key`` converts the keys."""
+    if not d:
+        return "<<>>"
+    conv = key or value
+    return "(" + " @@ ".join(f"{conv(k)} :> {value(x)}" for k, x in d.items()) + ")"
+
+
+def record(fields: dict[str, str]) -> str:
+    """A TLA+ record from already converted field texts."""
+    return "[" + ", ".join(f"{k} |-> {x}" for k, x in fields.items()) + "]"
+
+
+# ---------------------------------------------------------------------------- mappings
+
+
+@dataclass
+class Mapping:
+    """How one system's trace lines become TraceLog records (subclasses per system)."""
+
+    system: str
+    module: str                            # spec/Trace<System>.tla
+    message_types: frozenset[str]
+    unlogged_fields: frozenset[str] = frozenset()  # message fields the spec does not model
+
+    def field(self, name: str, v: Any) -> str:
+        """TLA+ text of one message field."""
+        return value(v)
+
+    def message(self, ev: dict) -> str:
+        fields = {k: self.field(k, x) for k, x in ev["fields"].items()
+                  if k not in self.unlogged_fields}
+        return record({"type": tla_string(ev["type"]), "src": tla_string(ev["src"]),
+                       "dst": tla_string(ev["dst"]), **fields})
+
+    def event(self, line: dict) -> dict[str, str]:
+        """The logged step as record fields: kind, node and the step's arguments."""
+        step, ev = line["step"], line.get("event")
+        op = step[0] if step else "?"
+        kind = "other"
+        out: dict[str, str] = {}
+        if op == "deliver" and ev and ev.get("kind") == "message":
+            kind, out["node"], out["msg"] = "deliver", tla_string(ev["dst"]), self.message(ev)
+        elif op == "deliver":
+            kind = "lost"     # lost on arrival (dead incarnation, cut link)
+        elif op == "fire" and ev and ev.get("kind") == "timer":
+            kind, out["node"], out["name"] = "timer", tla_string(ev["node"]), tla_string(
+                ev["name"])
+            out.update(self.timer_args(ev["name"]))
+        elif op == "fire" and ev and ev.get("kind") == "send-failed":
+            kind, out["node"] = "sendfailed", tla_string(ev["node"])
+        elif op == "duplicate" and ev:
+            kind, out["msg"] = "duplicate", self.message(ev)
+        elif op in ("crash", "restart") and len(step) > 1:
+            kind, out["node"] = op, tla_string(step[1])
+        elif op == "start" and len(step) > 2:
+            kind, out["node"], out["command"] = "start", tla_string(step[1]), opaque(step[2])
+        return {"kind": tla_string(kind), "op": tla_string(str(op)), **out}
+
+    def timer_args(self, name: str) -> dict[str, str]:
+        return {}
+
+    def state(self, st: Any) -> str:
+        raise NotImplementedError
+
+    def line(self, line: dict, servers: list[str]) -> str:
+        states = line["states"]
+        st = "(" + " @@ ".join(f"{tla_string(s)} :> {self.state(states.get(s))}"
+                               for s in servers) + ")"
+        return record({**self.event(line), "st": st})
+
+    def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
+        """(TLA+ definitions, cfg CONSTANTS lines) for the spec's own constants."""
+        raise NotImplementedError
+
+
+class RaftMapping(Mapping):
+    def __init__(self) -> None:
+        super().__init__("raft", "TraceRaft", frozenset({
+            "RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply",
+            "InstallSnapshot", "InstallSnapshotReply"}), frozenset({"data"}))
+
+    def field(self, name: str, v: Any) -> str:
+        if name == "entries":
+            return entries(v)
+        return opaque(v) if name == "command" else value(v)
+
+    def state(self, st: Any) -> str:
+        if st is None:
+            return "[up |-> FALSE]"
+        try:
+            return record({
+                "up": "TRUE", "term": value(st["term"]), "role": value(st["role"]),
+                "voted_for": value(st["voted_for"]), "log": entries(st["log"]),
+                "snapshot_index": value(st["snapshot_index"]),
+                "snapshot_term": value(st["snapshot_term"]),
+                "commit_index": value(st["commit_index"]),
+                "votes": "{" + ", ".join(value(v) for v in st["votes"]) + "}",
+                "next_index": function(st.get("next_index") or {}, tla_string),
+                "match_index": function(st.get("match_index") or {}, tla_string),
+            })
+        except (KeyError, TypeError) as e:
+            raise TLAError(f"a Raft state lacks the field {e} (abstract_state of "
+                           "impl/raft is expected)") from None
+
+    def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
+        servers = header["nodes"]
+        defs = (f"TraceServer == {{{', '.join(tla_string(s) for s in servers)}}}\n"
+                "TraceValues == {}\n")
+        cfg = ("    Server <- TraceServer\n    Values <- TraceValues\n    Nil = Nil\n"
+               "    MaxEntries = 256\n")
+        return defs, cfg
+
+
+class PaxosMapping(Mapping):
+    def __init__(self) -> None:
+        super().__init__("paxos", "TracePaxos", frozenset({
+            "PaxosPrepare", "PaxosPrepareReply", "PaxosAccept", "PaxosAcceptReply",
+            "PaxosDecided", "PaxosDecidedAck"}), frozenset({"done", "floor"}))
+
+    def field(self, name: str, v: Any) -> str:
+        return opaque(v) if name == "value" else value(v)
+
+    def timer_args(self, name: str) -> dict[str, str]:
+        m = re.fullmatch(r"paxos:propose:(-?\d+)", name)
+        return {"seq": m.group(1)} if m else {}
+
+    def state(self, st: Any) -> str:
+        if st is None:
+            return "[up |-> FALSE]"
+        try:
+            acc = {int(s): a for s, a in st["acceptor"].items()}
+            dec = {int(s): v for s, v in st["decided"].items()}
+            pro = {int(s): p for s, p in st["proposer"].items()}
+            floor = st.get("floor", 0)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise TLAError(f"a Paxos state lacks or garbles {e} (abstract_state of "
+                           "impl/paxos is expected)") from None
+        if floor:
+            raise TLAError("the trace forgets instances (Done/floor > 0): forgetting is not "
+                           "modelled by spec/paxos.tla")
+        def fn(d: dict[int, str]) -> str:
+            return "<<>>" if not d else "(" + " @@ ".join(f"{k} :> {x}" for k, x in d.items()) + ")"
+
+        return record({
+            "up": "TRUE",
+            "acceptor": fn({k: record({"promised": value(a["promised"]),
+                                       "accepted": value(a["accepted"]),
+                                       "value": opaque(a["value"])}) for k, a in acc.items()}),
+            "decided": fn({k: opaque(v) for k, v in dec.items()}),
+            "proposer": fn({k: record({"ballot": value(p["ballot"]), "phase": value(p["phase"]),
+                                       "value": opaque(p["value"])}) for k, p in pro.items()}),
+        })
+
+    def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
+        peers = header["nodes"]
+        seqs: set[int] = set()
+        vals: dict[str, str] = {}
+        for ln in lines:
+            for st in ln["states"].values():
+                if st:
+                    for part in ("acceptor", "decided", "proposer"):
+                        seqs.update(int(s) for s in st.get(part, {}))
+                    for a in st.get("acceptor", {}).values():
+                        if a.get("value") is not None:
+                            vals[opaque(a["value"])] = ""
+                    for v in st.get("decided", {}).values():
+                        vals[opaque(v)] = ""
+                    for p in st.get("proposer", {}).values():
+                        if p.get("value") is not None:
+                            vals[opaque(p["value"])] = ""
+        defs = (f"TracePeers == <<{', '.join(tla_string(p) for p in peers)}>>\n"
+                f"TraceSeqs == {{{', '.join(str(s) for s in sorted(seqs))}}}\n"
+                f"TraceValues == {{{', '.join(vals)}}}\n")
+        cfg = ("    Peers <- TracePeers\n    Seqs <- TraceSeqs\n    Values <- TraceValues\n"
+               "    Nil = Nil\n")
+        return defs, cfg
+
+
+MAPPINGS: dict[str, Mapping] = {"raft": RaftMapping(), "paxos": PaxosMapping()}
+
+
+# ---------------------------------------------------------------------------- checking
+
+
+@dataclass
+class TraceVerdict:
+    """The outcome of a trace check."""
+
+    ok: bool
+    system: str
+    steps: int                       # step lines in the trace (after the initial state)
+    matched: int                     # lines matched (the initial state counts as one)
+    seconds: float
+    distinct: int = 0
+    first_bad: int | None = None     # the ``i`` of the first line no behaviour matches
+    logged_step: Any = None
+    logged_event: Any = None
+    state_before: dict | None = None  # logged states around the unmatched step
+    state_after: dict | None = None
+    spec_state: str | None = None    # the spec's state before it (TLC's printing)
+    tlc: TLCResult | None = field(default=None, repr=False)
+
+    def report(self) -> str:
+        if self.ok:
+            return (f"trace conforms to spec/{self.system}.tla: {self.steps} steps matched "
+                    f"({self.distinct} TLC states, {self.seconds:.1f}s)")
+        out = [f"trace does NOT conform to spec/{self.system}.tla: no behaviour matches step "
+               f"i={self.first_bad} (the {self.matched} lines before it match)",
+               f"  logged step:  {json.dumps(self.logged_step)}"]
+        if self.logged_event:
+            out.append(f"  event:        {json.dumps(self.logged_event)}")
+        out.append(f"  states before: {json.dumps(self.state_before, sort_keys=True)}")
+        out.append(f"  states after:  {json.dumps(self.state_after, sort_keys=True)}")
+        if self.spec_state:
+            out.append("  spec state before the step:")
+            out += ["    " + ln for ln in self.spec_state.splitlines()]
+        return "\n".join(out)
+
+
+def trace_module(system: str, header: dict, lines: list[dict],
+                 name: str = "TraceRun") -> tuple[str, str]:
+    """(module text, cfg text) of the trace module for ``lines`` (step lines, init first).
+
+    The module is ``spec/Trace<System>.tla`` with its ``CONSTANT TraceLog`` replaced by the
+    trace itself: TLC evaluates a defined constant once, but re-evaluates a constant
+    substituted from the cfg (``<-``) at every use, which made long traces crawl.
+    """
+    mapping = MAPPINGS[system]
+    servers = list(header["nodes"])
+    _interned.clear()
+    defs, consts = mapping.constants(header, lines)
+    data = ",\n  ".join(mapping.line(ln, servers) for ln in lines)
+    template = (SPEC_DIR / f"{mapping.module}.tla").read_text()
+    head = f"MODULE {mapping.module}"
+    if head not in template or "\nCONSTANT TraceLog\n" not in template:
+        raise TLAError(f"spec/{mapping.module}.tla lacks 'MODULE {mapping.module}' or a "
+                       "'CONSTANT TraceLog' line")
+    module = template.replace(head, f"MODULE {name}", 1).replace(
+        "\nCONSTANT TraceLog\n",
+        f"\n\\* generated by checker/tla/trace.py from a {system} trace (seed "
+        f"{header.get('seed')})\n{defs}TraceLog == <<\n  {data}\n>>\n", 1)
+    cfg = f"CONSTANTS\n{consts}INIT TraceInit\nNEXT TraceNext\n"
+    return module, cfg
+
+
+def _spec_files(system: str) -> dict[str, str | Path]:
+    return {f"{system}.tla": SPEC_DIR / f"{system}.tla"}
+
+
+def check_trace(
+    system: str,
+    source: str | Path | Iterable[str],
+    *,
+    timeout: float = 120.0,
+    workers: int = 1,
+    explain: bool = True,
+) -> TraceVerdict:
+    """Check a trace against ``spec/<system>.tla`` with TLC; see the module docstring."""
+    if system not in MAPPINGS:
+        raise TLAError(f"unknown system {system!r}: one of {', '.join(sorted(MAPPINGS))}")
+    header, lines = read_trace(source)
+    if header.get("system") not in (None, system):
+        raise TLAError(f"this is a {header.get('system')} trace, not a {system} trace")
+    module, cfg = trace_module(system, header, lines)
+    files = {**_spec_files(system), "TraceRun.tla": module}
+    start = time.monotonic()
+    res = run_tlc("TraceRun", files, cfg, workers=workers, timeout=timeout)
+    if res.errors:
+        raise TLAError("TLC could not check the trace: " + "; ".join(res.errors))
+    seconds = time.monotonic() - start
+    n = len(lines)
+    reached = max((int(m.group(1)) for p in res.prints for m in [_REACHED.search(p)] if m),
+                  default=1 if res.distinct else 0)
+    if reached == n:
+        return TraceVerdict(True, system, n - 1, n, seconds, res.distinct, tlc=res)
+    bad = lines[reached] if reached < n else lines[-1]
+    before = lines[reached - 1]["states"] if reached >= 1 else None
+    verdict = TraceVerdict(False, system, n - 1, reached, seconds, res.distinct,
+                           first_bad=bad.get("i", reached), logged_step=bad.get("step"),
+                           logged_event=bad.get("event"), state_before=before,
+                           state_after=bad.get("states"), tlc=res)
+    if explain and reached >= 1:
+        cfg2 = cfg + "INVARIANT TraceBefore\n"
+        module2 = module.replace("\nTraceNotDone ==", f"\nTraceBefore == l < {reached}\n"
+                                 "TraceNotDone ==", 1)
+        try:
+            res2 = run_tlc("TraceRun", {**files, "TraceRun.tla": module2}, cfg2,
+                           workers=workers, timeout=timeout)
+            if res2.counterexample:
+                verdict.spec_state = res2.counterexample[-1].raw
+        except TLAError:
+            pass  # the explanation is a courtesy; the verdict stands without it
+    verdict.seconds = time.monotonic() - start
+    return verdict

@@ -1,0 +1,120 @@
+"""Trace conformance: seeded runs of the implementations conform to the specs, and traces
+corrupted in classic ways are rejected at the corrupted step."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from conftest import needs_tlc
+from traces import dump, parse, paxos_trace, raft_trace
+
+from checker.tla.errors import TLAError
+from checker.tla.trace import check_trace
+
+pytestmark = needs_tlc
+
+
+@pytest.fixture(scope="module")
+def raft_rows() -> list[dict[str, Any]]:
+    return parse(raft_trace(seed=1))
+
+
+@pytest.fixture(scope="module")
+def paxos_rows() -> list[dict[str, Any]]:
+    return parse(paxos_trace(seed=3))
+
+
+def _kinds(rows: list[dict]) -> set[str]:
+    return {r["step"][0] for r in rows[1:]}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seeded_raft_runs_conform(seed: int) -> None:
+    rows = parse(raft_trace(seed))
+    assert {"crash", "restart", "partition", "duplicate", "start"} <= _kinds(rows)
+    assert any(s and s["commit_index"] >= 2 for s in rows[-1]["states"].values())
+    verdict = check_trace("raft", dump(rows), timeout=170)
+    assert verdict.ok, verdict.report()
+    assert verdict.matched == len(rows) - 1
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_seeded_paxos_runs_conform(seed: int) -> None:
+    rows = parse(paxos_trace(seed))
+    assert {"crash", "restart", "partition", "duplicate"} <= _kinds(rows)
+    assert any(s and len(s["decided"]) == 3 for s in rows[-1]["states"].values())
+    verdict = check_trace("paxos", dump(rows), timeout=170)
+    assert verdict.ok, verdict.report()
+
+
+def _first(rows: list[dict], pred) -> int:  # noqa: ANN001 - a predicate on (row, name, state)
+    for k, row in enumerate(rows[1:], 1):
+        for name, st in row["states"].items():
+            if st is not None and pred(row, name, st):
+                return k
+    raise AssertionError("the run has no line to corrupt")
+
+
+def _rejected_at(system: str, rows: list[dict], k: int, *, explain: bool = False):  # noqa: ANN202
+    verdict = check_trace(system, dump(rows), timeout=170, explain=explain)
+    assert not verdict.ok
+    assert verdict.first_bad == rows[k]["i"], verdict.report()
+    return verdict
+
+
+def test_two_leaders_in_one_term_are_rejected(raft_rows: list[dict]) -> None:
+    rows = copy.deepcopy(raft_rows)
+    k = _first(rows, lambda r, n, s: s["role"] == "leader")
+    states = rows[k]["states"]
+    leader = next(n for n, s in states.items() if s and s["role"] == "leader")
+    other = next(n for n, s in states.items() if s and n != leader)
+    states[other].update(role="leader", term=states[leader]["term"], votes=[],
+                         voted_for=other)
+    verdict = _rejected_at("raft", rows, k, explain=True)
+    report = verdict.report()
+    assert "logged step" in report and "spec state before the step" in report
+
+
+def test_a_changed_committed_entry_is_rejected(raft_rows: list[dict]) -> None:
+    rows = copy.deepcopy(raft_rows)
+    k = _first(rows, lambda r, n, s: s["commit_index"] >= 1 and s["snapshot_index"] == 0)
+    for st in rows[k]["states"].values():
+        if st and st["commit_index"] >= 1:
+            st["log"][0] = [st["log"][0][0], "forged"]
+            break
+    _rejected_at("raft", rows, k)
+
+
+def test_a_second_vote_in_one_term_is_rejected(raft_rows: list[dict]) -> None:
+    rows = copy.deepcopy(raft_rows)
+    # a follower that voted for another server; it now claims a vote for a third in the term
+    k = _first(rows, lambda r, n, s: s["role"] == "follower" and s["voted_for"] not in (None, n))
+    states = rows[k]["states"]
+    name, st = next((n, s) for n, s in states.items()
+                    if s and s["role"] == "follower" and s["voted_for"] not in (None, n))
+    st["voted_for"] = next(n for n in states if n not in (name, st["voted_for"]))
+    _rejected_at("raft", rows, k)
+
+
+def test_an_acceptor_accepting_below_its_promise_is_rejected(paxos_rows: list[dict]) -> None:
+    rows = copy.deepcopy(paxos_rows)
+    k = _first(rows, lambda r, n, s: any(a["promised"] >= 1 and a["accepted"] < a["promised"]
+                                         for a in s["acceptor"].values()))
+    for st in rows[k]["states"].values():
+        hit = [a for a in (st or {}).get("acceptor", {}).values()
+               if a["promised"] >= 1 and a["accepted"] < a["promised"]]
+        if hit:
+            hit[0].update(accepted=hit[0]["promised"] - 1, value="forged")
+            break
+    _rejected_at("paxos", rows, k)
+
+
+def test_a_trace_of_the_wrong_system_or_format_is_a_clear_error(raft_rows: list[dict]) -> None:
+    with pytest.raises(TLAError, match="not a paxos trace"):
+        check_trace("paxos", dump(raft_rows))
+    with pytest.raises(TLAError, match="not a faultlab trace"):
+        check_trace("raft", ['{"i": 0}'])
+    with pytest.raises(TLAError, match=":2: not JSON"):
+        check_trace("raft", [dump(raft_rows)[0], "{oops"])
