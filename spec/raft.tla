@@ -312,13 +312,25 @@ HandleAppendEntriesReply(i, m) ==
        /\ CASE ~current ->
                  /\ LeaderReset(i, m) /\ Reply(m, {}) /\ UNCHANGED commitIndex
             [] m.success ->
-                 /\ matchIndex' = [matchIndex EXCEPT ![i] = mi]
-                 /\ commitIndex' = [commitIndex EXCEPT ![i] = CommitFor(i, mi)]
-                 /\ nextIndex' = [nextIndex EXCEPT ![i][j] = okNext]
-                 /\ IF sentIndex[i][j] < LastIndex(i)       \* more to send
-                    THEN /\ Reply(m, {ToPeerC(i, j, okNext, CommitFor(i, mi))})
-                         /\ sentIndex' = [sentIndex EXCEPT ![i][j] = SentAfter(i, j, okNext)]
-                    ELSE /\ Reply(m, {}) /\ UNCHANGED sentIndex
+                 \* A higher match index moves nextIndex on and may advance the commit
+                 \* index; an advance is told at once to every peer with nothing in flight.
+                 \* Then, if the batch was full, the rest goes to j.
+                 LET up2 == m.match_index > matchIndex[i][j]
+                     ni2 == [nextIndex[i] EXCEPT ![j] = IF up2 THEN okNext ELSE @]
+                     ci2 == IF up2 THEN CommitFor(i, mi) ELSE commitIndex[i]
+                     told == IF ci2 > commitIndex[i]
+                             THEN {p \in Server \ {i} : sentIndex[i][p] <= mi[p]} ELSE {}
+                     si1 == [p \in Server |-> IF p \in told THEN SentAfter(i, p, ni2[p])
+                                             ELSE sentIndex[i][p]]
+                     more == si1[j] < LastIndex(i)
+                     si2 == IF more THEN [si1 EXCEPT ![j] = SentAfter(i, j, ni2[j])] ELSE si1
+                     sent == {ToPeerC(i, p, ni2[p], ci2) : p \in told}
+                             \cup (IF more THEN {ToPeerC(i, j, ni2[j], ci2)} ELSE {})
+                 IN /\ matchIndex' = [matchIndex EXCEPT ![i] = mi]
+                    /\ commitIndex' = [commitIndex EXCEPT ![i] = ci2]
+                    /\ nextIndex' = [nextIndex EXCEPT ![i] = ni2]
+                    /\ sentIndex' = [sentIndex EXCEPT ![i] = si2]
+                    /\ Reply(m, sent)
             [] back >= nextIndex[i][j] ->                      \* a stale rejection
                  /\ Reply(m, {}) /\ UNCHANGED <<leaderVars, commitIndex>>
             [] OTHER ->
