@@ -34,6 +34,7 @@ from typing import Any
 from impl.sim import codec
 from impl.sim.messages import is_reply
 from impl.sim.node import ClientNode, Context, Node
+from impl.sim.persister import Persister
 from impl.sim.world import CallRecord
 
 __all__ = ["FilePersister", "run_node", "run_client", "Address", "MAX_FRAME"]
@@ -42,16 +43,16 @@ Address = str | tuple[str, int]
 MAX_FRAME = 64 * 1024 * 1024
 
 
-class FilePersister:
+class FilePersister(Persister):
     """A persister on disk with the in-memory Persister's methods (see module docstring)."""
 
+    __slots__ = ("folder", "path")
+
     def __init__(self, folder: str | Path, name: str = "persist") -> None:
+        super().__init__()
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / f"{name}.bin"
-        self.writes = 0
-        self.detached = False
-        self._state = self._snapshot = b""
         if self.path.exists():
             try:
                 self._state, self._snapshot = codec.decode(self.path.read_bytes())
@@ -73,20 +74,7 @@ class FilePersister:
             os.fsync(fd)
         finally:
             os.close(fd)
-        self._state, self._snapshot = bytes(state), bytes(snapshot)
-        self.writes += 1
-
-    def read_state(self) -> bytes:
-        return self._state
-
-    def read_snapshot(self) -> bytes:
-        return self._snapshot
-
-    def state_size(self) -> int:
-        return len(self._state)
-
-    def snapshot_size(self) -> int:
-        return len(self._snapshot)
+        super().save(state, snapshot)
 
 
 def frame(src: str, msg: Any) -> bytes:
