@@ -46,8 +46,13 @@ PaxosTypes == {"PaxosPrepare", "PaxosPrepareReply", "PaxosAccept", "PaxosAcceptR
 
 Unchanged == UNCHANGED vars
 
-SelfDelivery == \E m \in DOMAIN msgs : m.src = m.dst /\ Receive(m.dst, m)
-NoSelfMessages == \A m \in DOMAIN msgs : m.src # m.dst
+\* Messages a peer sent itself are delivered one at a time in a fixed order: those of
+\* different proposals commute, those of one proposal follow each other, and trying
+\* every order would multiply the states by the orders of independent deliveries.
+SelfMessages == {m \in DOMAIN msgs : m.src = m.dst}
+SelfDelivery == SelfMessages # {} /\ Receive((CHOOSE m \in SelfMessages : TRUE).dst,
+                                             CHOOSE m \in SelfMessages : TRUE)
+NoSelfMessages == SelfMessages = {}
 
 \* Start(p, s, v) as the application's call: a no-op when p knows s or proposes for it.
 AppStart(p, s, v) ==
@@ -60,6 +65,10 @@ Act(e) ==
       [] e.kind = "timer" /\ e.name = "paxos:announce" -> Reannounce(e.node)
       [] e.kind = "timer" /\ "seq" \in DOMAIN e ->
            NewRound(e.node, e.seq) \/ (~prop[e.node][e.seq].active /\ Unchanged)
+      [] e.kind = "sendfailed" /\ "msg" \in DOMAIN e ->
+           IF e.msg.type \in PaxosTypes
+           THEN \E m \in DOMAIN msgs : m = e.msg /\ SendFailed(e.node, m)
+           ELSE Unchanged
       [] e.kind = "sendfailed" -> \E m \in DOMAIN msgs : SendFailed(e.node, m)
       [] e.kind = "duplicate" /\ e.msg.type \in PaxosTypes ->
            \E m \in DOMAIN msgs : m = e.msg /\ Duplicate(m)
@@ -73,12 +82,15 @@ StartValues(ls, s) ==
     THEN {ls.proposer[s].value} ELSE Values
 
 \* Proposals the next line shows that the spec has not started: the application's Start.
+\* (One at a time in a fixed order, for the same reason as self messages.)
+ToStart(k) == {<<p, s>> \in Peer \X Seqs :
+                  /\ TraceLog[k].st[p].up
+                  /\ s \in DOMAIN TraceLog[k].st[p].proposer
+                  /\ up[p] /\ ~prop[p][s].active /\ decided[p][s] = Nil}
 Starts(k) ==
-    \E p \in Peer, s \in Seqs :
-        /\ TraceLog[k].st[p].up
-        /\ s \in DOMAIN TraceLog[k].st[p].proposer \cup DOMAIN TraceLog[k].st[p].decided
-        /\ up[p] /\ ~prop[p][s].active /\ decided[p][s] = Nil
-        /\ \E v \in StartValues(TraceLog[k].st[p], s) : Start(p, s, v)
+    ToStart(k) # {} /\
+    LET ps == CHOOSE x \in ToStart(k) : TRUE
+    IN \E v \in StartValues(TraceLog[k].st[ps[1]], ps[2]) : Start(ps[1], ps[2], v)
 
 TraceInit == Init /\ l = 1 /\ phase = "act" /\ Matches(1)
 

@@ -167,7 +167,7 @@ def run_tlc(
                 target.write_text(content)
         (work / f"{module}.cfg").write_text(cfg)
         (work / "tmp").mkdir()
-        cmd = [java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={work / 'tmp'}",
+        cmd = [java, "-XX:+UseParallelGC", "-Xss64m", f"-Djava.io.tmpdir={work / 'tmp'}",
                "-cp", str(jar), "tlc2.TLC", "-tool", "-workers", str(max(1, workers)),
                "-metadir", str(work / "states"), "-config", f"{module}.cfg", "-nowarning"]
         if not deadlock:

@@ -170,6 +170,8 @@ class Mapping:
             out.update(self.timer_args(ev["name"]))
         elif op == "fire" and ev and ev.get("kind") == "send-failed":
             kind, out["node"] = "sendfailed", tla_string(ev["node"])
+            if "fields" in ev:  # the request that failed (older traces do not say)
+                out["msg"] = self.message({**ev, "src": ev["node"]})
         elif op == "duplicate" and ev:
             kind, out["msg"] = "duplicate", self.message(ev)
         elif op in ("crash", "restart") and len(step) > 1:

@@ -12,10 +12,11 @@ Line schema (``faultlab_trace`` version 1; the first line is a header)::
      "name": "election"}, "states": {"s0": {...}, "s1": {...}, "s2": {...}}}
 
 ``event`` is ``{"kind": "message", "src", "dst", "type", "fields"}`` for a delivery,
-``{"kind": "timer", "node", "name"}`` for a timer, ``{"kind": "send-failed", "node"}`` for a
-send-failure notice, ``{"kind": "duplicate", "src", "dst", "type", "fields"}`` for the message
-a duplicate step copied, or absent for steps that handle nothing (a delivery lost on arrival,
-crash, restart, partition, heal, invoke...).
+``{"kind": "timer", "node", "name"}`` for a timer, ``{"kind": "send-failed", "node", "dst",
+"type", "fields"}`` for a send-failure notice (the request that was not delivered),
+``{"kind": "duplicate", "src", "dst", "type", "fields"}`` for the message a duplicate step
+copied, or absent for steps that handle nothing (a delivery lost on arrival, crash, restart,
+partition, heal, invoke...).
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class TraceRecorder:
                              "type": type(last.msg).__name__, "fields": _plain(last.received())}
         elif step[0] == "fire" and isinstance(last, Pending) and this:
             line["event"] = ({"kind": "timer", "node": last.node, "name": last.name}
-                             if last.is_timer else {"kind": "send-failed", "node": last.node})
+                             if last.is_timer else
+                             {"kind": "send-failed", "node": last.node, "dst": last.dst,
+                              "type": type(last.msg).__name__, "fields": _plain(last.msg)})
         elif step[0] == "duplicate" and step[1] in world.in_flight:
             env = world.in_flight[step[1]]
             line["event"] = {"kind": "duplicate", "src": env.src, "dst": env.dst,
