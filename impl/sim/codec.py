@@ -79,26 +79,25 @@ _changes: list[type] = []  # types seen by the current encode that decode would 
 _SMALL_INTS = [bytes((_INT, (i << 1) if i >= 0 else ((-i << 1) - 1))) for i in range(-64, 64)]
 
 
+def _tagged(out: bytearray, tag: int, n: int) -> None:
+    """A tag byte and a varint, with the common one-byte varint written in one step."""
+    if n < 0x80:
+        out += bytes((tag, n))
+    else:
+        out.append(tag)
+        _varint(out, n)
+
+
 def _write(out: bytearray, v: Any, canonical: bool) -> None:
     t = type(v)
     if t is int:
-        if -64 <= v < 64:
+        if -64 <= v < 64:  # the zig-zag value fits one byte
             out += _SMALL_INTS[v + 64]
-            return
-        z = (v << 1) if v >= 0 else ((-v << 1) - 1)
-        if z < 0x80:
-            out += bytes((_INT, z))
         else:
-            out.append(_INT)
-            _varint(out, z)
+            _tagged(out, _INT, (v << 1) if v >= 0 else ((-v << 1) - 1))
     elif t is str:
         b = v.encode()
-        n = len(b)
-        if n < 0x80:
-            out += bytes((_STR, n))
-        else:
-            out.append(_STR)
-            _varint(out, n)
+        _tagged(out, _STR, len(b))
         out += b
     elif v is None:
         out.append(_NONE)
@@ -107,12 +106,7 @@ def _write(out: bytearray, v: Any, canonical: bool) -> None:
     elif t is tuple or t is list:
         if t is list:
             _changes.append(t)
-        n = len(v)
-        if n < 0x80:
-            out += bytes((_SEQ, n))
-        else:
-            out.append(_SEQ)
-            _varint(out, n)
+        _tagged(out, _SEQ, len(v))
         for item in v:
             _write(out, item, canonical)
     elif t in _HEADERS:

@@ -22,13 +22,12 @@ sent) are never delivered to a new one.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import heapq
 import json
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,17 +227,11 @@ class World:
         self._next_id += 1
         return self._next_id
 
-    @contextlib.contextmanager
-    def _step(self, step: tuple) -> Iterator[None]:
-        """Record ``step`` after it ran; if a node's handler raised, record it all the same
-        (without telling observers about a half-done step), so a replay reaches the raise."""
-        try:
-            yield
-        except BaseException:
-            if self.steps is not None:
-                self.steps.append(step)
-            raise
-        self._record(step)
+    def _record_failed(self, step: tuple) -> None:
+        """Record a step whose node handler raised (without telling observers about a
+        half-done step), so a replay reaches the raise."""
+        if self.steps is not None:
+            self.steps.append(step)
 
     def _record(self, step: tuple) -> None:
         if self.steps is not None:
@@ -334,8 +327,12 @@ class World:
         if env is None:
             raise SimError(f"message {msg_id} is not in flight")
         self.now_us += self.profile.step_us
-        with self._step(("deliver", msg_id)):
+        try:
             self._deliver(env)
+        except BaseException:
+            self._record_failed(("deliver", msg_id))
+            raise
+        self._record(("deliver", msg_id))
 
     def _deliver(self, env: Envelope) -> None:
         dst = env.dst
@@ -390,8 +387,12 @@ class World:
         if p is None:
             raise SimError(f"timer {pending_id} is not pending")
         self.now_us += self.profile.step_us
-        with self._step(("fire", pending_id)):
+        try:
             self._fire(p)
+        except BaseException:
+            self._record_failed(("fire", pending_id))
+            raise
+        self._record(("fire", pending_id))
 
     def _fire(self, p: Pending) -> None:
         if p.fire_at > self.now_us:
@@ -572,10 +573,24 @@ class World:
         if head is None or (until_us is not None and head[0] > until_us):
             return False
         _, eid, kind = heapq.heappop(self._queue)
+        # the same steps (and clock) as the driver's deliver/fire, so replays match
+        self.now_us += self.profile.step_us
         if kind == _MSG:
-            self.deliver(eid)  # the same primitive a driver calls, so replays match
+            env = self.in_flight.pop(eid)
+            try:
+                self._deliver(env)
+            except BaseException:
+                self._record_failed(("deliver", eid))
+                raise
+            self._record(("deliver", eid))
         else:
-            self.fire(eid)
+            p = self.pending.pop(eid)
+            try:
+                self._fire(p)
+            except BaseException:
+                self._record_failed(("fire", eid))
+                raise
+            self._record(("fire", eid))
         return True
 
     def run_until(
