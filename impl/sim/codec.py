@@ -28,6 +28,7 @@ deterministic.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 from typing import Any
 
@@ -41,6 +42,7 @@ class CodecError(ValueError):
 _RECORDS: dict[str, type] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _HEADERS: dict[type, bytes] = {}  # a record's tag, name and field count, encoded once
+_FIELD_VALUES: dict[type, Any] = {}  # a record's field values as a tuple
 
 _NONE, _FALSE, _TRUE, _INT, _FLOAT, _STR, _BYTES, _SEQ, _MAP, _REC, _SET = range(11)
 _pack_double = struct.Struct(">d").pack
@@ -65,7 +67,18 @@ def register(cls: type) -> type:
     header += name
     _varint(header, len(fields))
     _HEADERS[cls] = bytes(header)
+    _FIELD_VALUES[cls] = _field_getter(fields)
     return cls
+
+
+def _field_getter(fields: tuple[str, ...]) -> Any:
+    """A function from a record to the tuple of its field values, in order."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda v: (getattr(v, name),)
+    if not fields:
+        return lambda v: ()
+    return operator.attrgetter(*fields)
 
 
 def _varint(out: bytearray, n: int) -> None:
@@ -76,7 +89,27 @@ def _varint(out: bytearray, n: int) -> None:
 
 
 _changes: list[type] = []  # types seen by the current encode that decode would not restore
-_SMALL_INTS = [bytes((_INT, (i << 1) if i >= 0 else ((-i << 1) - 1))) for i in range(-64, 64)]
+_SEQ_HEADS = [bytes((_SEQ, n)) for n in range(0x80)]  # a short sequence's tag and count
+_STR_BYTES: dict[str, bytes] = {}  # short strings recur (names, keys): encode each once
+_INT_BYTES: dict[int, bytes] = {}  # and so do ints (terms, indexes, versions)
+
+
+def _str_bytes(v: str) -> bytes:
+    b = v.encode()
+    out = bytearray()
+    _tagged(out, _STR, len(b))
+    out += b
+    if len(b) <= 64 and len(_STR_BYTES) < 1 << 16:
+        _STR_BYTES[v] = bytes(out)
+    return out
+
+
+def _int_bytes(v: int) -> bytes:
+    out = bytearray()
+    _tagged(out, _INT, (v << 1) if v >= 0 else ((-v << 1) - 1))
+    if -(1 << 20) < v < 1 << 20 and len(_INT_BYTES) < 1 << 16:
+        _INT_BYTES[v] = bytes(out)
+    return out
 
 
 def _tagged(out: bytearray, tag: int, n: int) -> None:
@@ -88,58 +121,67 @@ def _tagged(out: bytearray, tag: int, n: int) -> None:
         _varint(out, n)
 
 
+def _write_items(out: bytearray, items: Any, canonical: bool) -> None:
+    """Items in order; the common leaves (short strings, small ints) without a call each."""
+    for item in items:
+        t = type(item)
+        if t is str:
+            b = _STR_BYTES.get(item)
+            out += b if b is not None else _str_bytes(item)
+        elif t is int:
+            b = _INT_BYTES.get(item)
+            out += b if b is not None else _int_bytes(item)
+        else:
+            _write(out, item, canonical)
+
+
 def _write(out: bytearray, v: Any, canonical: bool) -> None:
     t = type(v)
-    if t is int:
-        if -64 <= v < 64:  # the zig-zag value fits one byte
-            out += _SMALL_INTS[v + 64]
+    if t is str:
+        b = _STR_BYTES.get(v)
+        out += b if b is not None else _str_bytes(v)
+    elif t is int:
+        b = _INT_BYTES.get(v)
+        out += b if b is not None else _int_bytes(v)
+    elif t in _HEADERS:
+        out += _HEADERS[t]
+        _write_items(out, _FIELD_VALUES[t](v), canonical)
+    elif t is tuple or t is list:
+        if t is list:
+            _changes.append(t)
+        n = len(v)
+        if n < 0x80:
+            out += _SEQ_HEADS[n]
         else:
-            _tagged(out, _INT, (v << 1) if v >= 0 else ((-v << 1) - 1))
-    elif t is str:
-        b = v.encode()
-        _tagged(out, _STR, len(b))
-        out += b
+            _tagged(out, _SEQ, n)
+        _write_items(out, v, canonical)
     elif v is None:
         out.append(_NONE)
     elif t is bool:
         out.append(_TRUE if v else _FALSE)
-    elif t is tuple or t is list:
-        if t is list:
-            _changes.append(t)
-        _tagged(out, _SEQ, len(v))
-        for item in v:
-            _write(out, item, canonical)
-    elif t in _HEADERS:
-        out += _HEADERS[t]
-        for f in _FIELDS[t]:
-            _write(out, getattr(v, f), canonical)
-    elif t is bytes or t is bytearray:
-        if t is bytearray:
-            _changes.append(t)
-        out.append(_BYTES)
-        _varint(out, len(v))
-        out += v
     elif t is dict:
         _changes.append(t)
-        out.append(_MAP)
-        _varint(out, len(v))
+        _tagged(out, _MAP, len(v))
         if canonical:
             pairs = ((encode(k, canonical=True), encode(x, canonical=True)) for k, x in v.items())
             for kb, xb in sorted(pairs):
                 out += kb
                 out += xb
         else:
-            for k, x in v.items():
-                _write(out, k, canonical)
-                _write(out, x, canonical)
+            for kx in v.items():
+                _write_items(out, kx, canonical)
+    elif t is bytes or t is bytearray:
+        if t is bytearray:
+            _changes.append(t)
+        _tagged(out, _BYTES, len(v))
+        out += v
     elif t is float:
         out.append(_FLOAT)
         out += _pack_double(v)
     elif t is frozenset or t is set:
         if t is set:
             _changes.append(t)
-        out.append(_SET)
-        _varint(out, len(v))
+        _tagged(out, _SET, len(v))
         for b in sorted(encode(item, canonical=True) for item in v):
             out += b
     elif isinstance(v, int):  # IntEnum, IntFlag and other int subclasses travel as ints

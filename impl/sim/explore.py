@@ -24,6 +24,10 @@ crashed servers, switches to the reliable profile, lets the World run until
 Every failure gets a note with its seed and the path of a replay file holding the World's
 recorded steps; ``faultlab replay FILE`` re-executes them and reaches the same failure. The
 last file written is the shrunk counterexample, because Hypothesis replays it last.
+A replay checks ``check_safety`` after every World step, so a system rule that takes several
+steps at once (``run_until``, ``call``) must check it after each of them too (pass a
+predicate that calls ``check_safety``); otherwise a state that is wrong only in the middle of
+such a rule passes unseen in the run and fails earlier, differently, in its replay.
 """
 
 from __future__ import annotations

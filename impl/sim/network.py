@@ -50,12 +50,15 @@ class NetworkProfile:
 
     def fate(self, rng: random.Random, reply: bool) -> int | None:
         """Delay in microseconds for a message, or None when the network loses it."""
-        delay = rng.randint(0, self.max_delay_ms) * MS if self.max_delay_ms else 0
+        # rng._randbelow(n) is what randrange(n) and randint(0, n - 1) return, without their
+        # argument checks: the same stream (old seeds replay the same), about 3x cheaper.
+        below = rng._randbelow
+        delay = below(self.max_delay_ms + 1) * MS if self.max_delay_ms else 0
         loss = self.reply_loss if reply else self.request_loss
         if loss and rng.random() < loss:
             return None
-        if reply and self.reorder_replies and rng.randrange(900) < 600:
-            delay += (200 + rng.randrange(1 + rng.randrange(2000))) * MS
+        if reply and self.reorder_replies and below(900) < 600:
+            delay += (200 + below(1 + below(2000))) * MS
         return delay
 
     def unreachable_report_delay(self, rng: random.Random) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 
@@ -217,6 +218,21 @@ def test_unreliable_profile_loses_about_ten_percent_each_way_with_bounded_delay(
     assert 0.85 * 2000 < len(delivered) < 0.95 * 2000
     assert all(t <= 0.026 for _, _, t in delivered)
     assert 0.85 * len(delivered) < len(w.nodes["n0"].replies) < 0.95 * len(delivered)
+
+
+def test_network_draws_are_the_documented_randint_and_randrange_stream():
+    # fate() takes its numbers straight from Random._randbelow for speed; a seed must keep
+    # drawing what randint(0, max)/randrange(n) draw, or old seeds would replay differently
+    for profile in (UNRELIABLE, LONG_REORDERING):
+        fast, plain = random.Random(5), random.Random(5)
+        for k in range(5000):
+            reply = k % 3 == 0
+            expected = plain.randint(0, profile.max_delay_ms) * 1000
+            if plain.random() < (profile.reply_loss if reply else profile.request_loss):
+                expected = None
+            elif reply and profile.reorder_replies and plain.randrange(900) < 600:
+                expected += (200 + plain.randrange(1 + plain.randrange(2000))) * 1000
+            assert profile.fate(fast, reply) == expected
 
 
 def test_long_reordering_holds_back_about_two_thirds_of_replies():
