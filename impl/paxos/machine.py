@@ -65,6 +65,13 @@ class PaxosMachine(WorldMachine):
         return st.builds(self._input, st.integers(0, 3), st.integers(0, self.npeers - 1),
                          st.integers(0, self.max_seq))
 
+    def search_workload(self) -> dict[str, list]:
+        """Dueling proposers for bounded search: two clerks start instance 0 with different
+        values at two different peers."""
+        c = sorted(self.world.clients)
+        return {c[0]: [{"op": "start", "peer": "p0", "seq": 0, "value": "v1"}],
+                c[1]: [{"op": "start", "peer": "p1", "seq": 0, "value": "v2"}]}
+
     def _input(self, op: int, peer: int, seq: int) -> dict[str, Any]:
         """Three starts (each with a fresh value) for every done."""
         if op == 3:

@@ -104,6 +104,11 @@ class RaftMachine(WorldMachine):
             "command": st.integers(0, 10**6),
         })
 
+    def search_workload(self) -> dict[str, list]:
+        """For bounded search: the clerk hands two commands to two different servers."""
+        s = self.world.servers
+        return {CLERK: [{"to": s[0], "command": 1}, {"to": s[1], "command": 2}]}
+
     # ---------------------------------------------------------------- Raft-aware steps
 
     def _server(self, i: int) -> str:

@@ -1,4 +1,5 @@
-"""``faultlab replay FILE``: re-execute a recorded failure step by step."""
+"""``faultlab explore``, ``faultlab search`` and ``faultlab replay``: find failures, by
+sampling or exhaustively, and re-execute them step by step."""
 
 from __future__ import annotations
 
@@ -32,6 +33,31 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the counterexample as found, unshrunk")
     e.set_defaults(func=run_explore)
 
+    b = sub.add_parser(
+        "search",
+        help="bounded exhaustive search: every interleaving of a system's steps up to a depth",
+        description="Breadth-first search over a system's World: from the machine's start, "
+        "every enabled step (deliver or fire each message and timer; with --faults also "
+        "drop, duplicate, crash, restart, isolate, heal) and each clerk's next call from the "
+        "machine's search workload, with its safety checks in every new state. Equal states "
+        "(World fingerprint and history shape) are explored once. The first violation found "
+        "has the fewest steps possible; it is saved as a replay file. Exit 1 on a "
+        "violation, 0 when none exists within the bounds.",
+        epilog="machines: " + "; ".join(f"{k}: {v[1]}" for k, v in MACHINES.items()),
+    )
+    b.add_argument("machine", metavar="MACHINE",
+                   help="a name listed below, or module:Class of a WorldMachine")
+    b.add_argument("--seed", type=int, default=0, help="seed of the World (0)")
+    b.add_argument("--depth", type=_positive, default=12, help="maximum steps (12)")
+    b.add_argument("--max-states", type=_positive, default=200_000,
+                   help="stop after this many distinct states (200000)")
+    b.add_argument("--time-limit", type=float, default=60.0,
+                   help="stop after this many seconds (60)")
+    b.add_argument("--faults", default="",
+                   help="comma-separated fault kinds to branch on: drop, duplicate, crash, "
+                   "partition (default: none, message and timer orders only)")
+    b.set_defaults(func=run_search)
+
     p = sub.add_parser(
         "replay",
         help="re-execute a failure's replay file and show that it fails the same way",
@@ -63,11 +89,65 @@ def run(args: argparse.Namespace) -> int:
         print(f"passed: all {outcome.total_steps} steps and the end checks "
               "(the recorded failure did not happen)")
         return 0
-    where = (f"after step {outcome.steps_applied} of {outcome.total_steps}"
-             if outcome.steps_applied < outcome.total_steps else "in the end checks")
+    where = ("in the end checks" if outcome.in_end_checks
+             else f"after step {outcome.steps_applied} of {outcome.total_steps}")
     print(f"failed {where}: {outcome.error}")
     print("same failure as recorded" if outcome.reproduced
           else f"recorded failure was: {outcome.recorded_error}")
+    return 1
+
+
+def _machine_from_name(name: str) -> type:
+    from impl.machines import MACHINES
+    from impl.sim.replay import _machine_class
+
+    spec = MACHINES[name][0] if name in MACHINES else name
+    if ":" not in spec:
+        raise UserError(f"unknown machine {name!r}: one of {', '.join(MACHINES)}, "
+                        "or module:Class")
+    try:
+        return _machine_class(spec)
+    except ReplayError as e:
+        raise UserError(str(e)) from None
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from impl.sim.explore import FAULTS
+    from impl.sim.search import search
+
+    cls = _machine_from_name(args.machine)
+    faults = {f.strip() for f in args.faults.split(",") if f.strip()}
+    unknown = faults - set(FAULTS)
+    if unknown:
+        raise UserError(f"unknown fault kind {sorted(unknown)[0]!r}: choose from "
+                        f"{', '.join(FAULTS)}")
+    if args.time_limit <= 0:
+        raise UserError(f"--time-limit must be positive: {args.time_limit}")
+    print(f"searching {cls.__module__}:{cls.__qualname__}, seed {args.seed}, faults "
+          f"{', '.join(sorted(faults)) or 'none'}, up to {args.depth} steps", flush=True)
+
+    def progress(r, frontier: int) -> None:
+        print(f"  depth {r.depth:3d}: {r.states:,} states, {frontier:,} new at this depth, "
+              f"{r.elapsed:.1f}s", flush=True)
+
+    r = search(cls, seed=args.seed, faults=frozenset(faults), max_depth=args.depth,
+               max_states=args.max_states, time_limit=args.time_limit, progress=progress)
+    rate = r.states / r.elapsed if r.elapsed else 0.0
+    print(f"{r.states:,} distinct states, {r.transitions:,} steps tried in {r.elapsed:.1f}s "
+          f"({rate:,.0f} states/s)")
+    if r.error is None:
+        if r.complete:
+            print(f"no violation: every reachable state was checked (depth {r.depth})")
+        else:
+            print(f"no violation within {r.depth} steps (stopped by the "
+                  f"{r.stopped or 'depth'} limit; the search is not complete)")
+        return 0
+    from impl.sim.shrink import describe_steps
+
+    print(f"VIOLATION after {len(r.steps)} steps (no shorter run fails): {r.error}")
+    for k, text in enumerate(describe_steps(cls, args.seed, r.steps), 1):
+        print(f"  {k:3d}. {text}")
+    print(f"replay file: {r.replay}")
     return 1
 
 
@@ -103,18 +183,10 @@ def run_explore(args: argparse.Namespace) -> int:
     import random
     import sys
 
-    from impl.machines import MACHINES
     from impl.sim.explore import explore
-    from impl.sim.replay import _machine_class
 
-    spec = MACHINES[args.machine][0] if args.machine in MACHINES else args.machine
-    if ":" not in spec:
-        raise UserError(f"unknown machine {args.machine!r}: one of {', '.join(MACHINES)}, "
-                        "or module:Class")
-    try:
-        cls = _machine_class(spec)
-    except ReplayError as e:
-        raise UserError(str(e)) from None
+    cls = _machine_from_name(args.machine)
+    spec = f"{cls.__module__}:{cls.__qualname__}"
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     print(f"exploring {spec} with seed {seed} (replay with: faultlab explore {args.machine} "
           f"--seed {seed} --examples {args.examples} --steps {args.steps})", flush=True)

@@ -20,7 +20,8 @@ Grammar (one tag byte, then the payload; varints are LEB128, unsigned)::
 A record is an instance of a class registered with :func:`register` (the ``@message``
 decorator does it): its class name, then its dataclass fields positionally. Field names are
 never sent, as in gob after the first message of a type. With ``canonical=True`` maps and sets
-are written in sorted order of their encoded items, so equal values encode to equal bytes
+are written in a fixed order (maps with string keys by key, others by their encoded items), so
+equal values encode to equal bytes
 (used for fingerprints); message encoding keeps insertion order, which is already
 deterministic.
 """
@@ -162,7 +163,10 @@ def _write(out: bytearray, v: Any, canonical: bool) -> None:
     elif t is dict:
         _changes.append(t)
         _tagged(out, _MAP, len(v))
-        if canonical:
+        if canonical and all(type(k) is str for k in v):
+            for k in sorted(v):  # string keys: their order is canonical, no encoding to sort
+                _write_items(out, (k, v[k]), True)
+        elif canonical:
             pairs = ((encode(k, canonical=True), encode(x, canonical=True)) for k, x in v.items())
             for kb, xb in sorted(pairs):
                 out += kb

@@ -211,6 +211,11 @@ class RegisterMachine(WorldMachine):
         self.written = getattr(self, "written", 0) + 1
         return st.sampled_from([{"op": "read"}, {"op": "write", "value": f"v{self.written}"}])
 
+    def search_workload(self) -> dict[str, list]:
+        clerks = sorted(self.world.clients)
+        return {clerks[0]: [{"op": "write", "value": "v1"}, {"op": "read"}],
+                clerks[1]: [{"op": "read"}, {"op": "write", "value": "v2"}]}
+
     def check_safety(self) -> None:
         stale = stale_reads(self.world.history)
         assert not stale, f"stale read: {stale[0]}"

@@ -106,6 +106,11 @@ class WorldMachine(RuleBasedStateMachine):
         spare a node the system assumes never fails, or to bound how many are down."""
         return [n for n in self.world.servers if n not in self.world.crashed]
 
+    def search_workload(self) -> dict[str, list]:
+        """For bounded exhaustive search (:mod:`impl.sim.search`): each clerk's calls, made
+        one at a time whenever the search chooses. Default: none (the system's own steps)."""
+        return {}
+
     # ---------------------------------------------------------------- rules
 
     @initialize(seed=st.integers(0, 2**32 - 1), faults=st.frozensets(st.sampled_from(FAULTS)))

@@ -46,5 +46,12 @@ class Persister:
     def copy(self) -> Persister:
         return Persister(self._state, self._snapshot)
 
+    def __deepcopy__(self, memo: dict) -> Persister:
+        dup = Persister.__new__(Persister)  # the blobs are immutable bytes: shared
+        dup._state, dup._snapshot = self._state, self._snapshot
+        dup.writes, dup.detached = self.writes, self.detached
+        memo[id(self)] = dup
+        return dup
+
     def __repr__(self) -> str:
         return f"Persister(state={self.state_size()}B, snapshot={self.snapshot_size()}B)"

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -111,7 +110,8 @@ class RealContext(Context):
         self._world = None  # type: ignore[assignment]
         self.name = name
         self.incarnation = incarnation
-        self.random = random.Random(f"faultlab-node:{seed}:{name}:{incarnation}")
+        self._seed = f"faultlab-node:{seed}:{name}:{incarnation}"
+        self._random = None
         self.persister = persister  # type: ignore[assignment]
         self.alive = True
 

@@ -30,6 +30,7 @@ class ReplayOutcome:
     total_steps: int
     error: str | None          # the failure reached, or None when the run passed
     recorded_error: str
+    in_end_checks: bool = False  # it was reached by the end checks, after every step
 
     @property
     def reproduced(self) -> bool:
@@ -75,6 +76,7 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None) -> 
     steps = record["steps"]
     applied = 0
     error = None
+    ending = False
     try:
         machine.check_safety()
         for step in steps:
@@ -83,7 +85,9 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None) -> 
             if on_step is not None:
                 on_step(applied, step)
             machine.check_safety()
+        ending = True
         machine.final_checks()
     except Exception as e:  # the failure under replay, reported rather than raised
         error = f"{type(e).__name__}: {e}"
-    return ReplayOutcome(applied, len(steps), error, record.get("error", ""))
+    return ReplayOutcome(applied, len(steps), error, record.get("error", ""),
+                         in_end_checks=ending and error is not None)

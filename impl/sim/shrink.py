@@ -158,6 +158,16 @@ def shrink(record: dict, *, max_runs: int = 2000) -> dict:
             "exploration_steps": len(small), "described": [describe(k) for k in small]}
 
 
+def describe_steps(cls: type[WorldMachine], seed: int, steps: Sequence[Any]) -> list[str]:
+    """Recorded steps as a person reads them, by replaying them on a fresh World."""
+    world = cls.build_world(seed)
+    texts = []
+    for step in steps:
+        texts.append(describe(_key(world, step)))
+        world.apply_step(step)
+    return texts
+
+
 def describe(key: Key) -> str:
     """A step as a person reads it: ``deliver Write c0 -> primary``."""
     op = key[0]

@@ -26,15 +26,14 @@ import copy
 import hashlib
 import heapq
 import json
-import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from impl.sim import codec
 from impl.sim.messages import is_reply
 from impl.sim.network import PROFILES, RELIABLE, NetworkProfile
-from impl.sim.node import ClientNode, Context, Node
+from impl.sim.node import ClientNode, Context, Node, SeededRandom
 from impl.sim.persister import Persister
 
 __all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError"]
@@ -141,7 +140,7 @@ class World:
         self.seed = seed
         self.profile = profile
         self.copy_messages = copy_messages
-        self.rng = random.Random(f"faultlab-network:{seed}")
+        self.rng = SeededRandom(f"faultlab-network:{seed}")
         self.now_us = 0
         self.factories: dict[str, Callable[[], Node]] = {}
         self.nodes: dict[str, Node] = {}
@@ -667,6 +666,36 @@ class World:
             self.observers = observers
         return dup
 
+    def __deepcopy__(self, memo: dict) -> World:
+        """Copy what a step can change; share what none can (factories, the profile, message
+        objects: a receiver always gets ``Envelope.received()``, never a shared mutable).
+        Bounded search copies a World per state, so this is its hot path."""
+        dup = World.__new__(World)
+        memo[id(self)] = dup
+        deep = copy.deepcopy
+        for k, v in self.__dict__.items():  # what a system attached (monitors): deep copies
+            dup.__dict__[k] = v if k in _SHARED_ON_COPY else deep(v, memo)
+        dup.rng = deep(self.rng, memo)
+        dup.persisters = deep(self.persisters, memo)
+        dup.contexts = deep(self.contexts, memo)
+        dup.nodes = deep(self.nodes, memo)
+        dup.observers = deep(self.observers, memo)
+        dup.incarnation = dict(self.incarnation)
+        dup.crashed, dup.clients = set(self.crashed), set(self.clients)
+        dup.blocked, dup.deaf, dup.slowed = set(self.blocked), set(self.deaf), dict(self.slowed)
+        dup.in_flight = {k: _clone(e, memo) for k, e in self.in_flight.items()}
+        dup.pending = {k: _clone(p, memo) for k, p in self.pending.items()}
+        dup._handling = _clone(self._handling, memo)
+        dup.last = _clone(self.last, memo)
+        dup.counters = replace(self.counters, received=dict(self.counters.received))
+        dup.history = [_clone(r, memo) for r in self.history]
+        dup.open_calls = {c: _clone(r, memo) for c, r in self.open_calls.items()}
+        dup._timer_ids = dict(self._timer_ids)
+        dup._queue = list(self._queue)
+        dup.events = None if self.events is None else list(self.events)
+        dup.steps = None if self.steps is None else list(self.steps)
+        return dup
+
     def event_log_lines(self) -> list[str]:
         """The event log as JSON lines (byte-identical for the same seed and steps)."""
         if self.events is None:
@@ -680,6 +709,26 @@ class World:
         index = {name: i for i, name in enumerate(sorted(self.clients))}
         return [Operation(client=index[r.client], input=r.input, output=r.output,
                           call=r.call, ret=r.ret) for r in self.history]
+
+
+# World fields a copy shares (never changed by a step) or that __deepcopy__ copies itself
+_SHARED_ON_COPY = frozenset({
+    "seed", "profile", "copy_messages", "now_us", "factories", "started", "_next_id",
+    "rng", "persisters", "contexts", "nodes", "observers", "incarnation", "crashed", "clients",
+    "blocked", "deaf", "slowed", "in_flight", "pending", "_handling", "last", "counters",
+    "history", "open_calls", "_timer_ids", "_queue", "events", "steps"})
+
+
+def _clone(obj: Any, memo: dict) -> Any:
+    """A field-by-field copy of an Envelope, Pending or CallRecord (its values shared), made
+    once per copy so that records referenced twice (history and open calls) stay one."""
+    if obj is None:
+        return None
+    dup = memo.get(id(obj))
+    if dup is None:
+        cls = type(obj)
+        dup = memo[id(obj)] = cls(*(getattr(obj, f) for f in cls.__slots__))
+    return dup
 
 
 _STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",
