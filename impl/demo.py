@@ -65,7 +65,23 @@ def _register_demo(seed: int) -> list[DemoRow]:
         verdict=(f"bug caught in run {attempt} (seed {seed + attempt - 1}): not linearizable"
                  if verdict == Verdict.ILLEGAL else "bug NOT caught"),
         ok=verdict == Verdict.ILLEGAL))
+    rows.append(_register_search_row(seed))
     return rows
+
+
+def _register_search_row(seed: int) -> DemoRow:
+    """The same seeded bug by bounded exhaustive search: the shortest failing run."""
+    from impl.sim.example_register import BuggyRegisterMachine
+    from impl.sim.search import search
+
+    r = search(BuggyRegisterMachine, seed=seed, max_depth=10, save=False)
+    return DemoRow(
+        system="register (seeded bug)", driver="bounded search, breadth first",
+        explored=f"{r.states} states, {r.transitions} steps, depth {r.depth}",
+        checked="stale reads",
+        verdict=(f"bug caught: shortest counterexample, {len(r.steps)} steps"
+                 if r.error else "bug NOT caught"),
+        ok=r.error is not None)
 
 
 def _verdict_text(verdict: object) -> str:

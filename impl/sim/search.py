@@ -112,13 +112,14 @@ def search(
     time_limit: float = 60.0,
     workload: dict[str, list] | None = None,
     progress: Callable[[SearchResult, int], None] | None = None,
+    save: bool = True,
 ) -> SearchResult:
     """Breadth-first search of ``cls``'s World from ``cls.build_world(seed)``.
 
     Stops at the first safety violation (then ``steps`` is a shortest failing path and
     ``replay`` its replay file), when no new state remains (``complete``), at ``max_depth``,
     or when ``max_states`` or ``time_limit`` runs out. ``progress(result, frontier)`` is
-    called after each level.
+    called after each level. ``save=False`` writes no replay file.
     """
     unknown = set(faults) - set(FAULTS)
     if unknown:
@@ -142,7 +143,7 @@ def search(
     def violation(e: Exception) -> SearchResult:
         result.error = f"{type(e).__name__}: {e}"
         result.steps = list(probe.world.steps or [])
-        result.replay = probe.write_replay(e)
+        result.replay = probe.write_replay(e) if save else None
         result.elapsed = time.perf_counter() - started
         return result
 
