@@ -68,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="replay file (.faultlab/replays/*.json)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    p.add_argument("--html", metavar="OUT",
+                   help="also write a space-time diagram of the replayed run (messages, "
+                   "timers, crashes, calls, the failure) as a self-contained HTML page")
     p.add_argument("--shrink", action="store_true",
                    help="first shrink the failure to a minimal list of steps (delta debugging), "
                    "write it beside FILE as NAME.min.json, then replay that")
@@ -82,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"replaying {record['machine']} seed {record['seed']}: "
               f"{len(record['steps'])} steps")
         on_step = (lambda i, s: print(f"  {i:4d} {s}")) if args.verbose else None
-        outcome = replay(record, on_step)
+        outcome = replay(record, on_step, log_events=bool(args.html))
     except ReplayError as e:
         raise UserError(str(e), code=3) from None
+    if args.html:
+        _write_diagram(args.html, record, outcome)
     if outcome.error is None:
         print(f"passed: all {outcome.total_steps} steps and the end checks "
               "(the recorded failure did not happen)")
@@ -149,6 +154,17 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"  {k:3d}. {text}")
     print(f"replay file: {r.replay}")
     return 1
+
+
+def _write_diagram(out: str, record: dict, outcome) -> None:
+    from impl.sim.diagram import write_diagram
+
+    try:
+        path = write_diagram(outcome.world, out, failure=outcome.error,
+                             title=f"{record['machine']} seed {record['seed']}")
+    except OSError as e:
+        raise UserError(f"cannot write {out}: {e.strerror}") from None
+    print(f"diagram: {path}")
 
 
 def _shrink(record: dict, path: Path) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from impl.sim.explore import REPLAY_FORMAT, WorldMachine
+from impl.sim.world import World
 
 __all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay"]
 
@@ -31,6 +32,7 @@ class ReplayOutcome:
     error: str | None          # the failure reached, or None when the run passed
     recorded_error: str
     in_end_checks: bool = False  # it was reached by the end checks, after every step
+    world: World | None = None   # the World as the replay left it
 
     @property
     def reproduced(self) -> bool:
@@ -66,13 +68,17 @@ def _machine_class(spec: str) -> type[WorldMachine]:
     return obj
 
 
-def replay(record: dict, on_step: Callable[[int, list], None] | None = None) -> ReplayOutcome:
-    """Apply the recorded steps, checking invariants after each and end checks at the end."""
+def replay(record: dict, on_step: Callable[[int, list], None] | None = None, *,
+           log_events: bool = False) -> ReplayOutcome:
+    """Apply the recorded steps, checking invariants after each and end checks at the end.
+    ``log_events`` keeps the World's event log of the replayed steps (for a diagram)."""
     cls = _machine_class(record["machine"])
     machine = cls()
     machine.seed = record["seed"]
     machine.faults = frozenset(record.get("faults", ()))
     machine.world = cls.build_world(record["seed"])
+    if log_events and machine.world.events is None:
+        machine.world.events = []
     steps = record["steps"]
     applied = 0
     error = None
@@ -90,4 +96,4 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None) -> 
     except Exception as e:  # the failure under replay, reported rather than raised
         error = f"{type(e).__name__}: {e}"
     return ReplayOutcome(applied, len(steps), error, record.get("error", ""),
-                         in_end_checks=ending and error is not None)
+                         in_end_checks=ending and error is not None, world=machine.world)

@@ -1,0 +1,81 @@
+"""The space-time diagram of a replayed run: every message, loss, timer, crash and call is
+drawn, the failure is marked, and the page works in a real browser without network."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from impl.cli import main
+from impl.sim import UNRELIABLE
+from impl.sim.diagram import render_diagram
+from impl.sim.example_register import BuggyRegisterMachine, build
+from impl.sim.search import search
+from impl.sim.workload import run_workload
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _lossy_run():
+    world = build(4, clerks=2, profile=UNRELIABLE, log_events=True)
+    run_workload(world, sorted(world.clients),
+                 lambda c, k: {"op": "write", "value": f"{c}{k}"} if k % 2 else {"op": "read"},
+                 6, 30.0)
+    world.crash("backup")
+    return world
+
+
+def test_every_event_of_the_log_is_drawn():
+    world = _lossy_run()
+    page = render_diagram(world, title="lossy <run>", failure="AssertionError: boom")
+    kinds = [e[1] for e in world.events]
+    assert kinds.count("lose") > 0 and kinds.count("fire") > 0  # the run has both
+    assert len(re.findall(r'class="msg"', page)) == kinds.count("deliver")
+    assert page.count('class="lost-mark"') == kinds.count("lose")
+    assert page.count('class="timer"') == kinds.count("fire")
+    assert page.count('class="crash"') == kinds.count("crash") == 1
+    assert page.count('class="invoke"') == kinds.count("invoke")
+    assert page.count('class="return"') == kinds.count("return")
+    assert 'id="failure-mark"' in page and "lossy &lt;run&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+
+
+def test_a_world_without_an_event_log_is_refused():
+    with pytest.raises(ValueError, match="log_events"):
+        render_diagram(build(1))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_replay_html_of_a_search_counterexample_renders_in_chromium(tmp_path, monkeypatch,
+                                                                     capsys):
+    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
+    found = search(BuggyRegisterMachine, max_depth=8)
+    out = tmp_path / "run.html"
+    assert main(["replay", str(found.replay), "--html", str(out)]) == 1
+    assert f"diagram: {out}" in capsys.readouterr().out
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", out.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert 'data-rendered="yes"' in dom  # the script ran to the end
+    # the six steps: two calls, four deliveries; the Replicate never arrives
+    assert len(re.findall(r'<line [^>]*class="msg"', dom)) == 4
+    assert len(re.findall(r'<line [^>]*class="msg in-flight"', dom)) == 1
+    assert 'id="failure-mark"' in dom and "stale read" in dom
+
+
+def test_replay_html_to_an_unwritable_place_is_a_one_line_error(tmp_path, monkeypatch,
+                                                                 capsys):
+    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
+    found = search(BuggyRegisterMachine, max_depth=8)
+    code = main(["replay", str(found.replay), "--html", str(tmp_path / "no" / "such" / "x.html")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
