@@ -19,11 +19,13 @@ sorted by call time.
 from __future__ import annotations
 
 import math
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["Groups", "Witness", "commute", "discover", "explains", "merge_orders", "replay"]
+
 
 class Groups:
     """Union-find over operation indices."""
@@ -54,13 +56,14 @@ class Groups:
 def discover(
     step: Callable[[Any, Any, Any], tuple[bool, Any]], init: Any, calls: Sequence[float],
     rets: Sequence[float], inputs: Sequence[Any], outputs: Sequence[Any],
+    deadline: float | None = None,
 ) -> list[list[int]]:
     """Groups of operations that commuted with every operation of the other groups they
     were compared with (``rets`` is ``inf`` for open operations).
 
     Each operation gets a *home* state: the state of a greedy, real-time-respecting run of
     the history (allowed operations applied, the stuck ones skipped) when the operation first
-    became a candidate.
+    became a candidate. Past ``deadline`` (a time.monotonic() value) everything is one group.
     """
     n = len(calls)
     inf = math.inf
@@ -86,7 +89,7 @@ def discover(
             if not done[j] and rets[j] != inf:
                 ok, ns = step(state, inputs[j], outputs[j])
                 if ok:
-                    if ns == state:  # a read: take it at once
+                    if ns == state:  # a read, say: take it at once
                         best = (j, ns)
                         break
                     if best is None or rets[j] < rets[best[0]]:
@@ -106,15 +109,21 @@ def discover(
     find = groups.find
     latest: dict[int, int] = {}  # group root -> its latest state-changing operation
     for a in range(n):
+        if a % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+            return [list(range(n))]
         s = home[a]
         for w in list(latest.values()):
             if not commute(step, s, inputs[a], outputs[a], inputs[w], outputs[w]):
                 groups.union(a, w)
         ok, ns = step(s, inputs[a], outputs[a])
-        roots = {find(r): max(w, latest.get(find(r), -1)) for r, w in latest.items()}
         if ok and ns != s:
-            roots[find(a)] = a
-        latest = roots
+            latest[a] = a
+        merged: dict[int, int] = {}  # groups may have joined: one entry per group
+        for w in latest.values():
+            root = find(w)
+            if merged.get(root, -1) < w:
+                merged[root] = w
+        latest = merged
     return groups.groups()
 
 

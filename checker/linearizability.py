@@ -417,7 +417,7 @@ def _split(
         return read_only is not None and rets[i] != math.inf and bool(
             read_only(inputs[i], outputs[i]))
 
-    comps = dict(enumerate(discover(step, init, calls, rets, inputs, outputs)))
+    comps = dict(enumerate(discover(step, init, calls, rets, inputs, outputs, deadline)))
     if len(comps) < 2:
         return None
     group_of = [0] * n
@@ -484,17 +484,24 @@ def _split(
                 pending.discard(c)
             start_group(sorted(members))
 
-    def finish(res: PartitionResult, kept: list[int] | None = None) -> PartitionResult:
-        """The whole partition's result from a (relaxed) search's, indices mapped back."""
+    def finish(verdict: Verdict, failed: int | None = None) -> PartitionResult:
+        """The partition's result; for ILLEGAL, the failed group's own: its operations, its
+        longest partial linearizations and what stopped them (the group is not linearizable
+        even with every other operation open)."""
         for key in list(active):
             abandon(key)
-        out = PartitionResult(ops=ops, verdict=res.verdict, nodes=nodes, index=index,
-                              components=len(comps))
-        if verbose and kept is not None:
-            out.linearizations = [[(kept[k], st) for k, st in lin] for lin in res.linearizations]
-            out.stuck = [kept[k] for k in res.stuck]
-            out.blocking = None if res.blocking is None else kept[res.blocking]
-            out.fail_time = res.fail_time
+        if failed is None:
+            out = PartitionResult(ops=ops, verdict=verdict, index=index)
+        else:
+            out = done[failed]
+            out.ops = [ops[i] for i in comps[failed]]
+            out.index = index
+            out.verdict = verdict
+            if not verbose:
+                out.linearizations, out.stuck = [], []
+                out.blocking = out.fail_time = None
+        out.nodes = nodes
+        out.components = len(comps)
         out.elapsed = time.monotonic() - start
         return out
 
@@ -582,10 +589,10 @@ def _split(
         nodes += res.nodes
         kind, cid = key
         if res.verdict is Verdict.UNKNOWN:
-            return finish(res)
+            return finish(Verdict.UNKNOWN)
         if kind == "r":
             if res.verdict is Verdict.ILLEGAL:
-                return finish(res, kept_of[cid])
+                return finish(Verdict.ILLEGAL, cid)
             kept = kept_of[cid]  # join the groups whose operations it needed
             needed = {cid} | {group_of[kept[k]] for k, _ in res.linearizations[0]}
             if len(needed) < 2:  # cannot happen (the group alone failed); be safe
