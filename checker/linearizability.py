@@ -60,6 +60,9 @@ PROCESS_AFTER = 2.0
 _OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
+#: Rule 8 gives up (the plain search goes on alone) once one group holds more than this
+#: share of the operations: searching it would redo the plain search's work.
+MOST_IN_ONE_GROUP = 0.75
 
 
 @dataclass(frozen=True)
@@ -418,8 +421,9 @@ def _split(
             read_only(inputs[i], outputs[i]))
 
     comps = dict(enumerate(discover(step, init, calls, rets, inputs, outputs, deadline)))
-    if len(comps) < 2:
-        return None
+    most = n * MOST_IN_ONE_GROUP
+    if len(comps) < 2 or max(map(len, comps.values())) > most:
+        return None  # one group holds nearly everything: the plain search is as good
     group_of = [0] * n
     next_id = 0
     done: dict[int, PartitionResult] = {}  # finished group searches
@@ -545,7 +549,7 @@ def _split(
     budget = 1
     queue = deque(active)
     fresh.clear()
-    while len(comps) > 1:
+    while len(comps) > 1 and max(map(len, comps.values())) <= most:
         if not queue:  # end of a pass
             if pending:
                 handle_failures()

@@ -31,6 +31,12 @@ __all__ = [
     "MODELS",
     "UNKNOWN",
     "CasRegister",
+    "Independent",
+    "IndependentCasRegister",
+    "IndependentMutex",
+    "IndependentQueue",
+    "IndependentRegister",
+    "IndependentSet",
     "KV",
     "Model",
     "Mutex",
@@ -334,6 +340,112 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+class Independent(Model):
+    """Many independent instances of a base model, one per key (Jepsen's ``independent``).
+
+    An input is the base model's input plus ``"key"``; the state is a sorted tuple of
+    (key, base state) pairs for the keys touched so far (the others are at the base model's
+    start state). The history is partitioned per key, and the base model's pruning hints
+    apply within a key. Subclasses name the base model; ``independent-register`` and the
+    others in ``MODELS`` are such subclasses.
+    """
+
+    base_model: type[Model] = Register
+
+    def __init__(self, base: Model | None = None) -> None:
+        self.base = base if base is not None else self.base_model()
+        self.name = f"independent-{self.base.name}"
+        self._start = self.base.init()
+        for hint in ("overwrites", "may_become", "observes"):
+            if getattr(type(self.base), hint) is getattr(Model, hint):
+                setattr(self, hint, getattr(self.base, hint))  # no hint: nor here (rule 5!)
+
+    def init(self) -> Any:
+        return ()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        key = input["key"]
+        for pos, (k, sub) in enumerate(state):
+            if k == key:
+                ok, new = self.base.step(sub, input, output)
+                if not ok or new == sub:
+                    return ok, state
+                rest = state[:pos] + state[pos + 1:]
+                break
+        else:
+            ok, new = self.base.step(self._start, input, output)
+            if not ok or new == self._start:
+                return ok, state
+            rest = state
+        if new == self._start:  # one form per state: keys at the start state are left out
+            return True, rest
+        return True, tuple(sorted(rest + ((key, new),), key=lambda kv: repr(kv[0])))
+
+    def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
+        groups: dict[Any, list[Operation]] = defaultdict(list)
+        for op in history:
+            groups[op.input["key"]].append(op)
+        return list(groups.values())
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return self.base.is_read_only(input, output)
+
+    def overwrites(self, input: Any, read_input: Any) -> bool:
+        return input.get("key") == read_input.get("key") and self.base.overwrites(input,
+                                                                                  read_input)
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        sub = next((s for k, s in state if k == input["key"]), self._start)
+        return self.base.may_become(sub, input, output)
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        return input.get("key") == read_input.get("key") and self.base.observes(
+            input, read_input, read_output)
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        rest = {k: v for k, v in input.items() if k != "key"}
+        return f"[{_show(input['key'])}] {self.base.describe_operation(rest, output)}"
+
+    def describe_state(self, state: Any) -> str:
+        return "{" + ", ".join(f"{_show(k)}: {self.base.describe_state(s)}"
+                               for k, s in state) + "}"
+
+
+class IndependentRegister(Independent):
+    """``register`` per key."""
+
+    base_model = Register
+    name = "independent-register"
+
+
+class IndependentCasRegister(Independent):
+    """``cas-register`` per key (Jepsen's independent etcd and linearizable-register tests)."""
+
+    base_model = CasRegister
+    name = "independent-cas-register"
+
+
+class IndependentSet(Independent):
+    """``set`` per key."""
+
+    base_model = SetModel
+    name = "independent-set"
+
+
+class IndependentQueue(Independent):
+    """``queue`` per key."""
+
+    base_model = Queue
+    name = "independent-queue"
+
+
+class IndependentMutex(Independent):
+    """``mutex`` per key."""
+
+    base_model = Mutex
+    name = "independent-mutex"
+
+
 #: Built-in models by name; each entry builds a fresh instance.
 MODELS: dict[str, type[Model]] = {
     "register": Register,
@@ -343,6 +455,8 @@ MODELS: dict[str, type[Model]] = {
     "queue": Queue,
     "mutex": Mutex,
 }
+MODELS.update({cls.name: cls for cls in (IndependentRegister, IndependentCasRegister,
+                                         IndependentSet, IndependentQueue, IndependentMutex)})
 
 
 def get_model(model: Model | str) -> Model:

@@ -22,7 +22,8 @@ from checker.models import (
 
 
 def test_registry_names():
-    assert set(MODELS) == {"register", "cas-register", "kv", "set", "queue", "mutex"}
+    base = {"register", "cas-register", "set", "queue", "mutex"}
+    assert set(MODELS) == base | {"kv"} | {f"independent-{name}" for name in base}
     for name, cls in MODELS.items():
         m = get_model(name)
         assert isinstance(m, cls) and m.name == name
