@@ -51,6 +51,11 @@ def oracle(ops: list[Operation], model) -> bool:
 def run(name: str, state: Any, inp: dict) -> tuple[bool, Any, Any]:
     """(possible, output, next state) of ``inp`` applied sequentially."""
     op = inp["op"]
+    if name.startswith("independent-"):  # the base model per key; state: (key, state) pairs
+        base = name.removeprefix("independent-")
+        per_key = dict(state)
+        possible, out, per_key[inp["key"]] = run(base, per_key.get(inp["key"], INIT[base]), inp)
+        return possible, out, tuple(sorted(per_key.items(), key=lambda kv: kv[0]))
     if name in ("register", "cas-register"):
         if op == "read":
             return True, state, state
@@ -107,6 +112,11 @@ OUTPUTS = {
     "set": st.lists(V, max_size=3, unique=True).map(sorted),
     "queue": st.one_of(st.none(), V), "mutex": st.none(),
 }
+for _base in ("register", "cas-register", "set", "queue", "mutex"):  # Jepsen's independent
+    INIT[f"independent-{_base}"] = ()
+    INPUTS[f"independent-{_base}"] = st.builds(lambda inp, key: {**inp, "key": key},
+                                               INPUTS[_base], st.sampled_from([1, 2]))
+    OUTPUTS[f"independent-{_base}"] = OUTPUTS[_base]
 
 
 @st.composite
@@ -240,7 +250,8 @@ SPLIT_FIRST = Pruning(components_after=0)  # rule 8 before any plain search
 
 
 @settings(max_examples=N_EXAMPLES)
-@given(data=st.data(), name=st.sampled_from(["kv", "set", "register", "queue"]))
+@given(data=st.data(), name=st.sampled_from(["kv", "set", "register", "queue",
+                                             "independent-cas-register"]))
 def test_independent_groups_agree_with_oracle(data, name):
     # kv on two keys, a set (adds and removes of different values commute), and models
     # whose operations mostly do not commute
