@@ -68,7 +68,7 @@ def discover(
     n = len(calls)
     inf = math.inf
     home: list[Any] = [None] * n
-    done = bytearray(n)
+    done = bytearray(rets[i] == inf for i in range(n))  # open operations are never applied
     ret_order = sorted((i for i in range(n) if rets[i] != inf), key=lambda i: (rets[i], i))
     state = init
     p_ret = p_call = seen = 0
@@ -86,7 +86,7 @@ def discover(
         best = None
         j = p_call
         while j < seen:
-            if not done[j] and rets[j] != inf:
+            if not done[j]:
                 ok, ns = step(state, inputs[j], outputs[j])
                 if ok:
                     if ns == state:  # a read, say: take it at once
@@ -112,10 +112,10 @@ def discover(
         if a % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return [list(range(n))]
         s = home[a]
-        for w in list(latest.values()):
-            if not commute(step, s, inputs[a], outputs[a], inputs[w], outputs[w]):
-                groups.union(a, w)
         ok, ns = step(s, inputs[a], outputs[a])
+        for w in list(latest.values()):
+            if not commute(step, s, inputs[a], outputs[a], inputs[w], outputs[w], (ok, ns)):
+                groups.union(a, w)
         if ok and ns != s:
             latest[a] = a
         merged: dict[int, int] = {}  # groups may have joined: one entry per group
@@ -128,10 +128,11 @@ def discover(
 
 
 def commute(step: Callable[[Any, Any, Any], tuple[bool, Any]], s: Any, in_a: Any, out_a: Any,
-            in_b: Any, out_b: Any) -> bool:
+            in_b: Any, out_b: Any, step_a: tuple[bool, Any] | None = None) -> bool:
     """Whether a and b commute at ``s``: neither enables or disables the other, and when
-    both are allowed the two orders end in the same state."""
-    ok_a, s_a = step(s, in_a, out_a)
+    both are allowed the two orders end in the same state. ``step_a``: a's step at ``s``,
+    when known."""
+    ok_a, s_a = step(s, in_a, out_a) if step_a is None else step_a
     ok_b, s_b = step(s, in_b, out_b)
     if ok_a:
         ok_ab, s_ab = step(s_a, in_b, out_b)

@@ -26,6 +26,13 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   effect no read could show is never tried: it did not take effect or was overwritten
   unseen, so it can be left out.
 * Candidates are tried earliest return first.
+* **Independent groups** (rule 8, for searches still running after a while). Operations are
+  grouped by whether they commute at states met (``components.discover``: nothing from the
+  model but ``step``) and each group is searched alone. The verdict is then certified, so
+  a bad grouping costs time only: OK when the groups' linearizations, merged by real time,
+  replay through the model; ILLEGAL when a failed group stays unlinearizable with every
+  operation outside it made open (a relaxation: it only adds linearizations). Otherwise
+  groups are merged and the round repeats; the plain search runs alongside all the while.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
 independently: interleaved in this process (stopping at the first failure), or in worker
