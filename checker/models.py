@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from .history import UNKNOWN, Operation
@@ -32,11 +33,6 @@ __all__ = [
     "UNKNOWN",
     "CasRegister",
     "Independent",
-    "IndependentCasRegister",
-    "IndependentMutex",
-    "IndependentQueue",
-    "IndependentRegister",
-    "IndependentSet",
     "KV",
     "Model",
     "Mutex",
@@ -249,10 +245,7 @@ class KV(Model):
         return input.get("value", "") in read_output
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
-        groups: dict[Any, list[Operation]] = defaultdict(list)
-        for op in history:
-            groups[op.input["key"]].append(op)
-        return list(groups.values())
+        return _by_key(history)
 
     def describe_operation(self, input: Any, output: Any) -> str:
         op, key = input["op"], input["key"]
@@ -331,6 +324,14 @@ class Mutex(Model):
         return "held" if state else "free"
 
 
+def _by_key(history: Sequence[Operation]) -> list[list[Operation]]:
+    """The operations per ``input["key"]``, in order of first appearance."""
+    groups: dict[Any, list[Operation]] = defaultdict(list)
+    for op in history:
+        groups[op.input["key"]].append(op)
+    return list(groups.values())
+
+
 def _hashable(value: Any) -> Any:
     """JSON values as hashable ones (lists become tuples), for use inside states."""
     if isinstance(value, list):
@@ -346,14 +347,12 @@ class Independent(Model):
     An input is the base model's input plus ``"key"``; the state is a sorted tuple of
     (key, base state) pairs for the keys touched so far (the others are at the base model's
     start state). The history is partitioned per key, and the base model's pruning hints
-    apply within a key. Subclasses name the base model; ``independent-register`` and the
-    others in ``MODELS`` are such subclasses.
+    apply within a key. ``Independent("cas-register")`` (a name or a model instance) is what
+    ``independent-cas-register`` in ``MODELS`` builds.
     """
 
-    base_model: type[Model] = Register
-
-    def __init__(self, base: Model | None = None) -> None:
-        self.base = base if base is not None else self.base_model()
+    def __init__(self, base: Model | str = "register") -> None:
+        self.base = get_model(base)
         self.name = f"independent-{self.base.name}"
         self._start = self.base.init()
         for hint in ("overwrites", "may_become", "observes"):
@@ -382,10 +381,7 @@ class Independent(Model):
         return True, tuple(sorted(rest + ((key, new),), key=lambda kv: repr(kv[0])))
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
-        groups: dict[Any, list[Operation]] = defaultdict(list)
-        for op in history:
-            groups[op.input["key"]].append(op)
-        return list(groups.values())
+        return _by_key(history)
 
     def is_read_only(self, input: Any, output: Any) -> bool:
         return self.base.is_read_only(input, output)
@@ -411,43 +407,8 @@ class Independent(Model):
                                for k, s in state) + "}"
 
 
-class IndependentRegister(Independent):
-    """``register`` per key."""
-
-    base_model = Register
-    name = "independent-register"
-
-
-class IndependentCasRegister(Independent):
-    """``cas-register`` per key (Jepsen's independent etcd and linearizable-register tests)."""
-
-    base_model = CasRegister
-    name = "independent-cas-register"
-
-
-class IndependentSet(Independent):
-    """``set`` per key."""
-
-    base_model = SetModel
-    name = "independent-set"
-
-
-class IndependentQueue(Independent):
-    """``queue`` per key."""
-
-    base_model = Queue
-    name = "independent-queue"
-
-
-class IndependentMutex(Independent):
-    """``mutex`` per key."""
-
-    base_model = Mutex
-    name = "independent-mutex"
-
-
 #: Built-in models by name; each entry builds a fresh instance.
-MODELS: dict[str, type[Model]] = {
+MODELS: dict[str, Callable[[], Model]] = {
     "register": Register,
     "cas-register": CasRegister,
     "kv": KV,
@@ -455,8 +416,8 @@ MODELS: dict[str, type[Model]] = {
     "queue": Queue,
     "mutex": Mutex,
 }
-MODELS.update({cls.name: cls for cls in (IndependentRegister, IndependentCasRegister,
-                                         IndependentSet, IndependentQueue, IndependentMutex)})
+MODELS.update({f"independent-{name}": partial(Independent, name)
+               for name in ("register", "cas-register", "set", "queue", "mutex")})
 
 
 def get_model(model: Model | str) -> Model:
