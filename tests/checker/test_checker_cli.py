@@ -125,6 +125,7 @@ def test_independent_edn_history(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "NOT linearizable" in out and "[2] read() -> 9" in out
     assert cli.main([str(bad), "--no-partition"]) == 1
+    capsys.readouterr()
     mixed = tmp_path / "mixed.edn"
     mixed.write_text(INDEPENDENT_TEXT.replace(":value [2 6], :process 3", ":value [1 6], "
                                               ":process 3"))
@@ -132,6 +133,13 @@ def test_independent_edn_history(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "mixed.edn:19:" in err and "key" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_verbose_names_the_failed_group(tmp_path, capsys, corpus):
+    # kv c50-bad without partitioning: decided by rule 8 (independent groups)
+    assert cli.main([str(corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
+    out = capsys.readouterr().out
+    assert "independent groups" in out and "fail even with every other operation open" in out
 
 
 def test_python_dash_m(files, repo_root):
