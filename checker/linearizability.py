@@ -336,7 +336,8 @@ def check_partition(
     verbose: bool = False,
     pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
-    """Search one partition (no further splitting); ``deadline`` is a time.monotonic() value."""
+    """Search one partition (the model's partitioning is not applied; rule 8 may still split
+    it into independent groups); ``deadline`` is a time.monotonic() value."""
     return _run_partition(list(history), model, deadline, verbose, 0, pruning)
 
 
@@ -407,7 +408,8 @@ def _split(
     whose linearization changes whether its stuck operations are allowed (``explains``), or
     with the groups of the operations its relaxed linearization needed; a failed replay's
     group with the groups interleaved before it. Returns None (let the plain search decide)
-    when everything ends up in one group. Yields the nodes searched so far.
+    once one group holds more than ``MOST_IN_ONE_GROUP`` of the operations. Yields the nodes
+    searched so far.
     """
     start = time.monotonic()
     ops = sorted(part, key=lambda op: op.call)
