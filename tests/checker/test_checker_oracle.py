@@ -224,7 +224,7 @@ def test_open_operations_may_take_effect_or_not(data):
 
 NO_PRUNING = Pruning(read_absorption=False, skip_open_noops=False, identical_candidates=False,
                      open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
-                     unseen_open=False)
+                     unseen_open=False, components=False)
 
 
 @settings(max_examples=max(150, settings.default.max_examples))
