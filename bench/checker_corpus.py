@@ -3,7 +3,8 @@
 Prints each corpus file's median check time over ``--runs`` runs, the total, and the
 ratio to Porcupine v1.3.0 (Go) measured on this kind of machine: 0.85 s for the 108 files,
 etcd_002 0.285 s, kv c50-ok 0.162 s; kv c50 without partitioning did not finish in 120 s
-there (target here: under 10 s). Then c50-ok/c50-bad without partitioning, capped.
+there (target here: under 10 s). Then c50-ok/c50-bad without partitioning, capped, with
+rule 8 (independent groups found from the model's step) on and off.
 ``--ablate`` reruns the corpus with each pruning rule switched off, to show what it buys.
 
     python bench/checker_corpus.py [--runs 3] [--cap 20] [--ablate] [--quiet]
@@ -151,14 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  load average now: {os.getloadavg()[0]:.2f} (other work on the machine inflates "
           "wall times; CPU time is this process only)")
 
-    print(f"\nWithout partitioning (cap {args.cap:g} s, 1 run each; Porcupine: >120 s, "
-          f"target < {NOPART_TARGET:g} s):")
+    print(f"\nWithout partitioning (cap {args.cap:g} s, median of {args.runs}; Porcupine: "
+          f">120 s, target < {NOPART_TARGET:g} s); rule 8 (independent groups) on, then off:")
     for name in ("kv/c50-ok.txt", "kv/c50-bad.txt"):
         h = load_history(corpus / name)
-        med, verdict, nodes = time_check(h.ops, "kv", 1, partition=False, timeout=args.cap)
-        print(f"  {name}: {verdict.value} in {med:.3f} s ({nodes} nodes); "
-              f"{'within' if verdict.value == expected(name) and med < NOPART_TARGET else 'MISSES'}"
-              f" the target")
+        for label, pr, runs in (("on", DEFAULT_PRUNING, args.runs),
+                                ("off", replace(DEFAULT_PRUNING, components=False), 1)):
+            med, verdict, nodes = time_check(h.ops, "kv", runs, partition=False,
+                                             timeout=args.cap, pruning=pr)
+            ok = verdict.value == expected(name) and med < NOPART_TARGET
+            print(f"  {name} rule 8 {label:3}: {verdict.value} in {med:.3f} s wall, "
+                  f"{CPU['last']:.3f} s CPU ({nodes} nodes); "
+                  f"{'within' if ok else 'MISSES'} the target")
 
     print(f"\nkv, one key, 2000 ops with open calls (cap {args.cap:g} s; the observes hint "
           "on and off):")
@@ -184,10 +189,11 @@ def main(argv: list[str] | None = None) -> int:
             "open no-ops tried too": replace(DEFAULT_PRUNING, skip_open_noops=False),
             "partitions in order (no round-robin)": replace(DEFAULT_PRUNING, round_robin=False),
             "no unseen-open rule (observes)": replace(DEFAULT_PRUNING, unseen_open=False),
+            "no independent groups (rule 8)": replace(DEFAULT_PRUNING, components=False),
             "all rules off (plain search with cache)": Pruning(
                 read_absorption=False, skip_open_noops=False, identical_candidates=False,
                 open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
-                unseen_open=False),
+                unseen_open=False, components=False),
         }
         for label, pr in variants.items():
             t = time.perf_counter()

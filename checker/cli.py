@@ -135,6 +135,9 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
         longest = part.linearizations[0] if part.linearizations else []
         print(f"  partition {part.index}: {part.verdict}; longest partial linearization: "
               f"{len(longest)} of {len(part.ops)} ops ({len(part.linearizations)} found)")
+        if part.components > 1:
+            print(f"  (rule 8 split it into {part.components} independent groups; these "
+                  f"{len(part.ops)} ops fail even with every other operation open)")
         for idx, state in longest[-5:]:
             op = part.ops[idx]
             print(f"    ... {_op_text(model, op)} -> state {model.describe_state(state)}")

@@ -26,6 +26,13 @@ Pruning rules beyond the classic algorithm, each of which keeps the verdict exac
   effect no read could show is never tried: it did not take effect or was overwritten
   unseen, so it can be left out.
 * Candidates are tried earliest return first.
+* **Independent groups** (rule 8, for searches still running after a while). Operations are
+  grouped by whether they commute at states met (``components.discover``: nothing from the
+  model but ``step``) and each group is searched alone. The verdict is then certified, so
+  a bad grouping costs time only: OK when the groups' linearizations, merged by real time,
+  replay through the model; ILLEGAL when a failed group stays unlinearizable with every
+  operation outside it made open (a relaxation: it only adds linearizations). Otherwise
+  groups are merged and the round repeats; the plain search runs alongside all the while.
 
 Histories are split by the model's ``partition`` (P-compositionality) and the parts checked
 independently: interleaved in this process (stopping at the first failure), or in worker
@@ -41,11 +48,13 @@ import os
 import pickle
 import time
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .components import Groups, Witness, discover, explains, merge_orders, replay
 from .history import UNKNOWN, Operation
 from .models import Model, get_model
 
@@ -58,6 +67,9 @@ PROCESS_AFTER = 2.0
 _OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition
 #: How many distinct longest partial linearizations verbose mode keeps per partition.
 MAX_LONGEST = 8
+#: Rule 8 gives up (the plain search goes on alone) once one group holds more than this
+#: share of the operations: searching it would redo the plain search's work.
+MOST_IN_ONE_GROUP = 0.75
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,8 @@ class Pruning:
     lookahead: int = 2  # reads of each kind, called after the candidates, asked may_become
     unseen_open: bool = True  # the model's observes hint: skip open ops no read shows
     round_robin: bool = True  # interleave partitions, stop at the first failure
+    components: bool = True  # rule 8: split a hard search into observed-independent groups
+    components_after: int = 2048  # search nodes of the plain search before rule 8 starts
 
 
 DEFAULT_PRUNING = Pruning()
@@ -103,7 +117,8 @@ class PartitionResult:
     ``blocking`` is the completed operation whose return bounds that point, and
     ``fail_time`` its return time: no linearization gets past it. ``stuck`` also names the
     first read called later that can no longer succeed, when that is what ended the search.
-    ``index`` is the partition's position in the model's partitioning.
+    ``index`` is the partition's position in the model's partitioning. ``components`` is
+    the number of independent groups the verdict came from (rule 8), 1 for a plain search.
     """
 
     ops: list[Operation]
@@ -115,6 +130,7 @@ class PartitionResult:
     nodes: int = 0
     elapsed: float = 0.0
     index: int = 0
+    components: int = 1
 
 
 @dataclass
@@ -234,7 +250,7 @@ def _run_partition(
     pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
     """One whole partition (also the worker-process entry)."""
-    gen = _search(part, model, deadline, verbose, index, pruning)
+    gen = _search_split(part, model, deadline, verbose, index, pruning)
     while True:
         try:
             next(gen)
@@ -253,7 +269,8 @@ def _round_robin(
     unfinished after a failure are not reported. Past ``until`` (a time.monotonic() value),
     if two or more partitions are unfinished, their indices are returned instead.
     """
-    gens = {i: _search(p, model, deadline, verbose, i, pruning) for i, p in enumerate(parts)}
+    gens = {i: _search_split(p, model, deadline, verbose, i, pruning)
+            for i, p in enumerate(parts)}
     done: dict[int, PartitionResult] = {}
     budget = 1
     while gens:
@@ -319,15 +336,301 @@ def check_partition(
     verbose: bool = False,
     pruning: Pruning = DEFAULT_PRUNING,
 ) -> PartitionResult:
-    """Search one partition (no further splitting); ``deadline`` is a time.monotonic() value."""
+    """Search one partition (the model's partitioning is not applied; rule 8 may still split
+    it into independent groups); ``deadline`` is a time.monotonic() value."""
     return _run_partition(list(history), model, deadline, verbose, 0, pruning)
+
+
+def _search_split(
+    part: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
+    index: int, pruning: Pruning = DEFAULT_PRUNING,
+) -> Generator[int, None, PartitionResult]:
+    """The plain search, joined by rule 8 (independent groups) once it has searched
+    ``pruning.components_after`` nodes: from then on both advance in turn with a doubling
+    budget and the first verdict wins (both are exact). Quick checks never pay for rule 8."""
+    start = time.monotonic()
+    plain = _search(part, model, deadline, verbose, index, pruning)
+    if not pruning.components or len(part) < 3:
+        return (yield from plain)
+    plain_nodes = split_nodes = 0
+    try:
+        while plain_nodes < pruning.components_after:
+            plain_nodes = next(plain)
+            yield plain_nodes
+    except StopIteration as stop:
+        return stop.value
+    split: Generator[int, None, PartitionResult | None] | None = _split(
+        part, model, deadline, verbose, index, pruning)
+    budget = 1
+    while True:
+        if split is not None:
+            try:
+                for _ in range(budget):
+                    split_nodes = next(split)
+                    yield plain_nodes + split_nodes
+            except StopIteration as stop:
+                split = None
+                if stop.value is not None:
+                    plain.close()
+                    res = stop.value
+                    res.nodes += plain_nodes
+                    res.elapsed = time.monotonic() - start
+                    return res
+        try:
+            for _ in range(budget if split is not None else 1 << 62):
+                plain_nodes = next(plain)
+                yield plain_nodes + split_nodes
+        except StopIteration as stop:
+            if split is not None:
+                split.close()
+            res = stop.value
+            res.nodes += split_nodes
+            res.elapsed = time.monotonic() - start
+            return res
+        budget *= 2
+
+
+def _split(
+    part: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
+    index: int, pruning: Pruning,
+) -> Generator[int, None, PartitionResult | None]:
+    """Rule 8: check groups of operations that looked independent, then certify.
+
+    The groups come from ``components.discover`` (operations that failed to commute at a
+    state met are joined). Each group is searched alone, all in turn with a doubling budget;
+    then
+    * all groups linearizable: their linearizations are merged into one order of the whole
+      history and replayed through the model; a valid replay proves the verdict OK;
+    * a group G not linearizable: G's operations stay completed and all the others become
+      open (they may or may not have taken effect, output unknown). That relaxation only adds
+      linearizations, so when it is still not linearizable, neither is the history: ILLEGAL.
+    Otherwise the guess was wrong somewhere and groups are merged: a failed group with one
+    whose linearization changes whether its stuck operations are allowed (``explains``), or
+    with the groups of the operations its relaxed linearization needed; a failed replay's
+    group with the groups interleaved before it. Returns None (let the plain search decide)
+    once one group holds more than ``MOST_IN_ONE_GROUP`` of the operations. Yields the nodes
+    searched so far.
+    """
+    start = time.monotonic()
+    ops = sorted(part, key=lambda op: op.call)
+    n = len(ops)
+    calls = [op.call for op in ops]
+    rets = [math.inf if op.ret is None else op.ret for op in ops]
+    inputs = [op.input for op in ops]
+    outputs = [UNKNOWN if op.ret is None else op.output for op in ops]
+    step = model.step
+    init = model.init()
+    may_become = getattr(model, "may_become", None)
+    if getattr(may_become, "__func__", None) is Model.may_become:
+        may_become = None
+    read_only = getattr(model, "is_read_only", None)
+
+    def reader(i: int) -> bool:
+        return read_only is not None and rets[i] != math.inf and bool(
+            read_only(inputs[i], outputs[i]))
+
+    comps = dict(enumerate(discover(step, init, calls, rets, inputs, outputs, deadline)))
+    most = n * MOST_IN_ONE_GROUP
+    if len(comps) < 2 or max(map(len, comps.values())) > most:
+        return None  # one group holds nearly everything: the plain search is as good
+    group_of = [0] * n
+    next_id = 0
+    done: dict[int, PartitionResult] = {}  # finished group searches
+    witnesses: dict[int, Witness] = {}
+    pending: set[int] = set()  # failed groups not relaxed or merged yet
+    asked: dict[int, set[int]] = {}  # failed group -> groups whose witness was asked
+    kept_of: dict[int, list[int]] = {}  # relaxed search of a failed group -> its operations
+    active: dict[tuple[str, int], Generator[int, None, PartitionResult]] = {}
+    counts: dict[tuple[str, int], int] = {}
+    nodes = 0
+    fresh: list[tuple[str, int]] = []  # groups started since the queue was last filled
+
+    def start_group(members: list[int]) -> None:
+        nonlocal next_id
+        cid = next_id
+        next_id += 1
+        comps[cid] = members
+        for i in members:
+            group_of[i] = cid
+        active["g", cid] = _search([ops[i] for i in members], model, deadline, True, cid,
+                                   pruning)
+        fresh.append(("g", cid))
+
+    def start_relaxed(cid: int) -> None:
+        pending.discard(cid)
+        members = set(comps[cid])
+        # operations called after the group's last return cannot help it: left out
+        last = max((rets[i] for i in members if rets[i] != math.inf), default=-math.inf)
+        kept = kept_of[cid] = [i for i in range(n) if i in members or calls[i] <= last]
+        relaxed = [ops[i] if i in members else
+                   Operation(ops[i].client, ops[i].input, None, ops[i].call, None, ops[i].meta)
+                   for i in kept]
+        active["r", cid] = _search(relaxed, model, deadline, True, index, pruning)
+
+    def abandon(key: tuple[str, int]) -> None:
+        """Abandon a search (its nodes still count)."""
+        nonlocal nodes
+        active.pop(key).close()
+        nodes += counts.pop(key, 0)
+
+    def merge(sets: list[set[int]]) -> None:
+        """Merge the groups of each set of group ids (overlapping sets join up)."""
+        ids = sorted(comps)
+        pos = {c: k for k, c in enumerate(ids)}
+        uf = Groups(len(ids))
+        for group_ids in sets:
+            first, *rest = group_ids
+            for c in rest:
+                uf.union(pos[first], pos[c])
+        for together in uf.groups():
+            if len(together) < 2:
+                continue
+            members: list[int] = []
+            for k in together:
+                c = ids[k]
+                members += comps.pop(c)
+                for key in (("g", c), ("r", c)):
+                    if key in active:
+                        abandon(key)
+                for table in (done, witnesses, kept_of, asked):
+                    table.pop(c, None)
+                pending.discard(c)
+            start_group(sorted(members))
+
+    def finish(verdict: Verdict, failed: int | None = None) -> PartitionResult:
+        """The partition's result; for ILLEGAL, the failed group's own: its operations, its
+        longest partial linearizations and what stopped them (the group is not linearizable
+        even with every other operation open)."""
+        for key in list(active):
+            abandon(key)
+        if failed is None:
+            out = PartitionResult(ops=ops, verdict=verdict, index=index)
+        else:
+            out = done[failed]
+            out.ops = [ops[i] for i in comps[failed]]
+            out.index = index
+            out.verdict = verdict
+            if not verbose:
+                out.linearizations, out.stuck = [], []
+                out.blocking = out.fail_time = None
+        out.nodes = nodes
+        out.components = len(comps)
+        out.elapsed = time.monotonic() - start
+        return out
+
+    def handle_failures() -> None:
+        """Join failed groups with a group whose witness seems to affect their stuck
+        operations; relax the largest of the others (one relaxed search at a time)."""
+        pairs: list[set[int]] = []
+        for cid in pending:
+            r = done[cid]
+            stuck = {comps[cid][k] for k in r.stuck}
+            if r.blocking is not None:
+                stuck.add(comps[cid][r.blocking])
+            tried = asked.setdefault(cid, set())
+            for other, w in witnesses.items():
+                if other == cid or other in tried or not w.changes:
+                    continue
+                tried.add(other)
+                if any(explains(step, w, inputs[i], outputs[i], calls[i], rets[i],
+                                may_become if reader(i) else None) for i in stuck):
+                    pairs.append({cid, other})
+                    break
+        if pairs:
+            merge(pairs)
+        if not pending:
+            return
+        # one relaxed search at a time, of the largest failed group (a small failed group
+        # is more often one that misses another group's operations): a larger one preempts
+        biggest = max(pending, key=lambda c: (len(comps[c]), -c))
+        running = [c for kind, c in active if kind == "r"]
+        if running and len(comps[running[0]]) < len(comps[biggest]):
+            abandon(("r", running[0]))
+            pending.add(running[0])
+            running = []
+        if not running:
+            start_relaxed(biggest)
+
+    groups = list(comps.values())
+    comps.clear()
+    for members in groups:
+        start_group(members)
+    budget = 1
+    queue = deque(active)
+    fresh.clear()
+    while len(comps) > 1 and max(map(len, comps.values())) <= most:
+        if not queue:  # end of a pass
+            if pending:
+                handle_failures()
+            if not active:
+                # every group is linearizable: merge their linearizations and replay
+                orders = [[comps[cid][k] for k, _ in done[cid].linearizations[0]]
+                          for cid in comps]
+                order = merge_orders(orders, calls)
+                path, bad = replay(step, init, order, calls, rets, inputs, outputs)
+                if bad is None:
+                    res = PartitionResult(ops=ops, verdict=Verdict.OK, nodes=nodes,
+                                          index=index, linearizations=[path] if verbose else [],
+                                          components=len(comps))
+                    res.elapsed = time.monotonic() - start
+                    return res
+                # join the failing group with those interleaved since its previous operation
+                mine = group_of[order[min(bad, len(order) - 1)]]
+                prev = max((q for q in range(bad) if group_of[order[q]] == mine), default=-1)
+                between = {group_of[order[q]] for q in range(prev + 1, bad)} - {mine}
+                if not between:
+                    break
+                merge([between | {mine}])
+            else:
+                budget *= 2
+            queue = deque(sorted(active, key=lambda k: k[0] != "r"))  # relaxed first
+            fresh.clear()
+            continue
+        key = queue.popleft()
+        gen = active.get(key)
+        if gen is None:  # closed by a merge
+            continue
+        try:
+            for _ in range(budget):
+                counts[key] = next(gen)
+                yield nodes + sum(counts.values())
+            continue
+        except StopIteration as stop:
+            res = stop.value
+        del active[key]
+        counts.pop(key, None)
+        nodes += res.nodes
+        kind, cid = key
+        if res.verdict is Verdict.UNKNOWN:
+            return finish(Verdict.UNKNOWN)
+        if kind == "r":
+            if res.verdict is Verdict.ILLEGAL:
+                return finish(Verdict.ILLEGAL, cid)
+            kept = kept_of[cid]  # join the groups whose operations it needed
+            needed = {cid} | {group_of[kept[k]] for k, _ in res.linearizations[0]}
+            if len(needed) < 2:  # cannot happen (the group alone failed); be safe
+                break
+            merge([needed])
+        else:
+            done[cid] = res
+            if res.verdict is Verdict.ILLEGAL:
+                pending.add(cid)
+            # its (longest partial) linearization: states that may explain other failures
+            witnesses[cid] = Witness([(comps[cid][k], st) for k, st in
+                                      (res.linearizations or [[]])[0]], init, calls, rets)
+        queue.extend(fresh)  # groups merged by this result: searched in this pass too
+        fresh.clear()
+    for key in list(active):
+        abandon(key)
+    return None
 
 
 def _search(
     history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
     index: int, pruning: Pruning = DEFAULT_PRUNING,
-) -> Generator[None, None, PartitionResult]:
-    """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes.
+) -> Generator[int, None, PartitionResult]:
+    """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes (it
+    yields the nodes searched so far).
 
     Pausing lets ``check`` interleave partitions, so an easy failing partition is found
     without first finishing a hard one.
@@ -429,9 +732,9 @@ def _search(
         while True:
             absorbed = False
             while j < n and calls[j] <= minret:
-                if not lin[j]:
+                if not lin[j] and not unseen[j]:
                     ok, ns = step(state, inputs[j], outputs[j])
-                    if ok and not unseen[j]:
+                    if ok:
                         if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
                             if not is_open[j]:
                                 lin[j] = 1
@@ -581,7 +884,7 @@ def _search(
                 if deadline is not None and time.monotonic() > deadline:
                     result_verdict = Verdict.UNKNOWN
                     break
-                yield
+                yield nodes
             lin[j] = 1
             added = [j]
             status, bits2, pc, pr, kids2 = expand(bits, ns, fr[2], fr[3], added)

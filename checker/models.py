@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from .history import UNKNOWN, Operation
@@ -31,6 +32,7 @@ __all__ = [
     "MODELS",
     "UNKNOWN",
     "CasRegister",
+    "Independent",
     "KV",
     "Model",
     "Mutex",
@@ -243,10 +245,7 @@ class KV(Model):
         return input.get("value", "") in read_output
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
-        groups: dict[Any, list[Operation]] = defaultdict(list)
-        for op in history:
-            groups[op.input["key"]].append(op)
-        return list(groups.values())
+        return _by_key(history)
 
     def describe_operation(self, input: Any, output: Any) -> str:
         op, key = input["op"], input["key"]
@@ -325,6 +324,14 @@ class Mutex(Model):
         return "held" if state else "free"
 
 
+def _by_key(history: Sequence[Operation]) -> list[list[Operation]]:
+    """The operations per ``input["key"]``, in order of first appearance."""
+    groups: dict[Any, list[Operation]] = defaultdict(list)
+    for op in history:
+        groups[op.input["key"]].append(op)
+    return list(groups.values())
+
+
 def _hashable(value: Any) -> Any:
     """JSON values as hashable ones (lists become tuples), for use inside states."""
     if isinstance(value, list):
@@ -334,8 +341,74 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+class Independent(Model):
+    """Many independent instances of a base model, one per key (Jepsen's ``independent``).
+
+    An input is the base model's input plus ``"key"``; the state is a sorted tuple of
+    (key, base state) pairs for the keys touched so far (the others are at the base model's
+    start state). The history is partitioned per key, and the base model's pruning hints
+    apply within a key. ``Independent("cas-register")`` (a name or a model instance) is what
+    ``independent-cas-register`` in ``MODELS`` builds.
+    """
+
+    def __init__(self, base: Model | str = "register") -> None:
+        self.base = get_model(base)
+        self.name = f"independent-{self.base.name}"
+        self._start = self.base.init()
+        for hint in ("overwrites", "may_become", "observes"):
+            if getattr(type(self.base), hint) is getattr(Model, hint):
+                setattr(self, hint, getattr(self.base, hint))  # no hint: nor here (rule 5!)
+
+    def init(self) -> Any:
+        return ()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        key = input["key"]
+        for pos, (k, sub) in enumerate(state):
+            if k == key:
+                ok, new = self.base.step(sub, input, output)
+                if not ok or new == sub:
+                    return ok, state
+                rest = state[:pos] + state[pos + 1:]
+                break
+        else:
+            ok, new = self.base.step(self._start, input, output)
+            if not ok or new == self._start:
+                return ok, state
+            rest = state
+        if new == self._start:  # one form per state: keys at the start state are left out
+            return True, rest
+        return True, tuple(sorted(rest + ((key, new),), key=lambda kv: repr(kv[0])))
+
+    def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
+        return _by_key(history)
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return self.base.is_read_only(input, output)
+
+    def overwrites(self, input: Any, read_input: Any) -> bool:
+        return input.get("key") == read_input.get("key") and self.base.overwrites(input,
+                                                                                  read_input)
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        sub = next((s for k, s in state if k == input["key"]), self._start)
+        return self.base.may_become(sub, input, output)
+
+    def observes(self, input: Any, read_input: Any, read_output: Any) -> bool:
+        return input.get("key") == read_input.get("key") and self.base.observes(
+            input, read_input, read_output)
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        rest = {k: v for k, v in input.items() if k != "key"}
+        return f"[{_show(input['key'])}] {self.base.describe_operation(rest, output)}"
+
+    def describe_state(self, state: Any) -> str:
+        return "{" + ", ".join(f"{_show(k)}: {self.base.describe_state(s)}"
+                               for k, s in state) + "}"
+
+
 #: Built-in models by name; each entry builds a fresh instance.
-MODELS: dict[str, type[Model]] = {
+MODELS: dict[str, Callable[[], Model]] = {
     "register": Register,
     "cas-register": CasRegister,
     "kv": KV,
@@ -343,6 +416,8 @@ MODELS: dict[str, type[Model]] = {
     "queue": Queue,
     "mutex": Mutex,
 }
+MODELS.update({f"independent-{name}": partial(Independent, name)
+               for name in ("register", "cas-register", "set", "queue", "mutex")})
 
 
 def get_model(model: Model | str) -> Model:

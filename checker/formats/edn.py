@@ -15,6 +15,12 @@ add/remove/read for ``set``, enqueue/dequeue for ``queue``, acquire/release for 
 an entry with a ``:key`` is a ``kv`` operation (get/put/append). Other functions become
 ``{"op": f, "value": v}`` with the completion's ``:value`` as output.
 
+Histories of Jepsen's ``independent`` checker carry ``[key value]`` pairs as values (a cas
+``[key [from to]]``, a read call ``[key nil]``): when every call and successful completion
+does, the key goes into the input and the history is checked with the ``independent-*``
+model of the functions (register, cas-register, set, queue, mutex per key), one partition per
+key. A completion whose key differs from its call's is bad input.
+
 Only the EDN needed for histories is parsed: maps, vectors, lists, sets, keywords,
 symbols, strings, characters, integers, floats, nil/true/false, ``#_`` discards and tagged
 literals (the tag is dropped).
@@ -207,6 +213,7 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
     """Operations of a Jepsen EDN history; HistoryFormatError names the bad line."""
     name, lines = read_lines(source, name)
     entries = _entries(_Parser("\n".join(lines), name))
+    independent = _is_independent(entries)
     pending: dict[int, tuple[dict[Any, Any], int, int]] = {}
     ops: list[tuple[int, Operation]] = []
     for pos, (entry, line) in enumerate(entries):
@@ -234,13 +241,19 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
         same_function(entry["f"], inv["f"], inv_line, name, line)
         if typ == "fail":
             continue
-        inp, out = _convert(inv, entry if typ == "ok" else None, name, line)
+        if independent:
+            inp, out = _convert_keyed(inv, inv_line, entry if typ == "ok" else None, name, line)
+        else:
+            inp, out = _convert(inv, entry if typ == "ok" else None, name, line)
         meta = _meta(inv, entry)
         ret = None if typ == "info" else float(pos)
         ops.append((inv_pos, Operation(proc, inp, None if ret is None else out,
                                        float(inv_pos), ret, meta)))
     for proc, (inv, line, pos) in pending.items():
-        inp, _ = _convert(inv, None, name, line)
+        if independent:
+            inp, _ = _convert_keyed(inv, line, None, name, line)
+        else:
+            inp, _ = _convert(inv, None, name, line)
         ops.append((pos, Operation(proc, inp, None, float(pos), None, _meta(inv, None))))
     ops.sort(key=lambda p: p[0])
     return [op for _, op in ops]
@@ -304,6 +317,53 @@ def _convert(
     return {"op": f, "value": _plain(v)}, _plain(out)
 
 
+def _is_independent(entries: list[tuple[Any, int]]) -> bool:
+    """Whether this is a history of Jepsen's ``independent`` checker: every client call and
+    successful completion carries ``[key value]`` (a cas ``[key [from to]]``), and there is
+    no ``:key`` field. A history of cas calls alone keeps its plain ``[from to]`` reading."""
+    seen = False
+    for entry, _ in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("process"), int):
+            continue
+        if "key" in entry:
+            return False
+        v = entry.get("value")
+        if v is None and entry.get("type") in ("fail", "info"):
+            continue  # a failed or indeterminate completion may carry no value
+        if not (isinstance(v, list) and len(v) == 2 and _is_key(v[0])):
+            return False
+        if entry.get("f") == "cas" and not (isinstance(v[1], list) and len(v[1]) == 2):
+            return False
+        seen = True
+    return seen
+
+
+def _is_key(v: Any) -> bool:
+    return isinstance(v, int | float | str) and not isinstance(v, bool)
+
+
+def _convert_keyed(inv: dict[Any, Any], inv_line: int, done: dict[Any, Any] | None,
+                   name: str | None, line: int) -> tuple[Any, Any]:
+    """``_convert`` for an independent history: the ``[key value]`` pairs are unwrapped and
+    the key goes into the input (for the ``independent-*`` models)."""
+    pair = inv.get("value")
+    if not (isinstance(pair, list) and len(pair) == 2 and _is_key(pair[0])):
+        raise HistoryFormatError(name, inv_line, "call without a [key value] pair")
+    key, v = pair
+    out = None
+    if done is not None:
+        pair = done.get("value")
+        if isinstance(pair, list) and len(pair) == 2:
+            if _plain(pair[0]) != _plain(key):
+                raise HistoryFormatError(name, line, f"completion is for key "
+                                         f"{_plain(pair[0])!r}, its call (line {inv_line}) for "
+                                         f"key {_plain(key)!r}")
+            out = pair[1]
+        done = {**done, "value": out}
+    inp, out = _convert({**inv, "value": v}, done, name, line)
+    return {"op": inp.pop("op"), "key": _plain(key), **inp}, out
+
+
 def _plain(v: Any) -> Any:
     """EDN values as plain JSON-like Python values (keywords become strings)."""
     if isinstance(v, Keyword):
@@ -321,7 +381,12 @@ def guess_model(ops: list[Operation]) -> str | None:
     if not fs:
         return None
     if any(isinstance(op.input, dict) and "key" in op.input for op in ops):
-        return "kv"
+        if fs <= {"get", "put", "append"}:
+            return "kv"
+        base = guess_model([Operation(op.client, {k: v for k, v in op.input.items()
+                                                  if k != "key"}, op.output, op.call, op.ret)
+                            for op in ops])
+        return None if base is None else f"independent-{base}"
     if fs <= {"read", "write"}:
         return "register"
     if fs <= {"read", "write", "cas"}:

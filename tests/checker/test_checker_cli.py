@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from test_checker_formats import INDEPENDENT_BAD, INDEPENDENT_TEXT  # same directory
 
 from checker import cli
 from checker.formats import jsonl
@@ -110,6 +111,35 @@ def test_verbose_explains_failure(files, capsys):
     out = capsys.readouterr().out
     assert "longest partial linearization" in out
     assert "cannot be linearized from there" in out and "read() -> 2" in out
+
+
+def test_independent_edn_history(tmp_path, capsys):
+    good, bad = tmp_path / "good.edn", tmp_path / "bad.edn"
+    good.write_text(INDEPENDENT_TEXT)
+    bad.write_text(INDEPENDENT_BAD)
+    assert cli.main([str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "linearizable" in out and "model independent-cas-register" in out
+    assert "2 partitions" in out
+    assert cli.main([str(bad), "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT linearizable" in out and "[2] read() -> 9" in out
+    assert cli.main([str(bad), "--no-partition"]) == 1
+    capsys.readouterr()
+    mixed = tmp_path / "mixed.edn"
+    mixed.write_text(INDEPENDENT_TEXT.replace(":value [2 6], :process 3", ":value [1 6], "
+                                              ":process 3"))
+    assert cli.main([str(mixed)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "mixed.edn:19:" in err and "key" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_verbose_names_the_failed_group(tmp_path, capsys, corpus):
+    # kv c50-bad without partitioning: decided by rule 8 (independent groups)
+    assert cli.main([str(corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
+    out = capsys.readouterr().out
+    assert "independent groups" in out and "fail even with every other operation open" in out
 
 
 def test_python_dash_m(files, repo_root):

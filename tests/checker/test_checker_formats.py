@@ -85,6 +85,60 @@ def test_edn_one_map_per_line_and_values():
     assert check(ops, "set").verdict is Verdict.OK
 
 
+# Jepsen's independent checker: values are [key value] tuples. Key 1 is fine; key 2's
+# second read sees 9 although the cas to 6 came last (the write of 9 failed).
+INDEPENDENT_TEXT = """[{:type :invoke, :f :write, :value [1 3], :process 0}
+ {:type :invoke, :f :write, :value [2 5], :process 1}
+ {:type :ok, :f :write, :value [1 3], :process 0}
+ {:type :invoke, :f :read, :value [1 nil], :process 0}
+ {:type :ok, :f :write, :value [2 5], :process 1}
+ {:type :ok, :f :read, :value [1 3], :process 0}
+ {:type :invoke, :f :write, :value [2 9], :process 4}
+ {:type :fail, :f :write, :value [2 9], :process 4}
+ {:type :invoke, :f :cas, :value [2 [5 6]], :process 2}
+ {:type :ok, :f :cas, :value [2 [5 6]], :process 2}
+ {:type :info, :f :start, :value nil, :process :nemesis}
+ {:type :invoke, :f :cas, :value [1 [4 7]], :process 3}
+ {:type :fail, :f :cas, :value [1 [4 7]], :process 3}
+ {:type :invoke, :f :read, :value [2 nil], :process 1}
+ {:type :ok, :f :read, :value [2 6], :process 1}
+ {:type :invoke, :f :write, :value [1 8], :process 0}
+ {:type :info, :f :write, :value [1 8], :process 0}
+ {:type :invoke, :f :read, :value [2 nil], :process 3}
+ {:type :ok, :f :read, :value [2 6], :process 3}]
+"""
+INDEPENDENT_BAD = INDEPENDENT_TEXT.replace(":value [2 6], :process 3", ":value [2 9], :process 3")
+
+
+def test_edn_independent_history_is_keyed():
+    ops = edn.read_history(INDEPENDENT_TEXT.splitlines())
+    assert ops[0].input == {"op": "write", "key": 1, "value": 3}
+    assert ops[2].input == {"op": "read", "key": 1} and ops[2].output == 3
+    cas = next(op for op in ops if op.input["op"] == "cas")
+    assert cas.input == {"op": "cas", "key": 2, "from": 5, "to": 6} and cas.output is True
+    assert [op.ret for op in ops if op.client == 0][-1] is None  # :info stays open
+    assert edn.guess_model(ops) == "independent-cas-register"
+    assert load_history(INDEPENDENT_TEXT.splitlines()).model == "independent-cas-register"
+    for partition in (True, False):
+        assert check(ops, "independent-cas-register", partition=partition).ok
+
+
+def test_edn_independent_history_fails_per_key():
+    ops = edn.read_history(INDEPENDENT_BAD.splitlines())
+    result = check(ops, "independent-cas-register", verbose=True)
+    assert result.verdict is Verdict.ILLEGAL and result.n_partitions == 2
+    (part,) = [p for p in result.partitions if p.verdict is Verdict.ILLEGAL]
+    assert {op.input["key"] for op in part.ops} == {2}
+    assert check(ops, "independent-cas-register", partition=False).verdict is Verdict.ILLEGAL
+
+
+def test_edn_plain_cas_history_is_not_independent():
+    ops = edn.read_history(["{:process 0 :type :invoke :f :cas :value [1 2]}",
+                            "{:process 0 :type :ok :f :cas :value [1 2]}"])
+    assert ops[0].input == {"op": "cas", "from": 1, "to": 2}
+    assert edn.guess_model(ops) == "cas-register"
+
+
 def test_jsonl_round_trip(tmp_path):
     ops = [
         Operation(0, {"op": "write", "value": 1}, None, 0.0, 1.5, {"fault": "partition"}),
@@ -152,6 +206,8 @@ def test_jsonl_errors_name_the_line(lines, line, words):
         (edn, ["{:process 0 :type :invoke :f :read}", "{:process 0 :type :bogus :f :read}"], 2),
         (edn, ["{:process 0 :type :invoke", ":f :read"], 1),
         (edn, ["{:process 0 :type :invoke :f :read}", "{:process 0 :f :read]"], 2),
+        (edn, ["{:process 0 :type :invoke :f :read :value [1 nil]}",
+               "{:process 0 :type :ok :f :read :value [2 5]}"], 2),  # key 2, called for 1
     ],
 )
 def test_reader_errors_name_the_line(reader, lines, line):
@@ -193,6 +249,7 @@ SAMPLES = {
     "porcupine-kv": KV_LINES,
     "jepsen-etcd": ETCD_LINES,
     "edn": EDN_TEXT.splitlines(),
+    "edn-independent": INDEPENDENT_TEXT.splitlines(),
 }
 
 

@@ -8,9 +8,11 @@ the points of a sequential run, open ones with or without effect) and then mutat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from hypothesis import assume, given, settings
+import pytest
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from checker.history import UNKNOWN, Operation
@@ -49,6 +51,11 @@ def oracle(ops: list[Operation], model) -> bool:
 def run(name: str, state: Any, inp: dict) -> tuple[bool, Any, Any]:
     """(possible, output, next state) of ``inp`` applied sequentially."""
     op = inp["op"]
+    if name.startswith("independent-"):  # the base model per key; state: (key, state) pairs
+        base = name.removeprefix("independent-")
+        per_key = dict(state)
+        possible, out, per_key[inp["key"]] = run(base, per_key.get(inp["key"], INIT[base]), inp)
+        return possible, out, tuple(sorted(per_key.items(), key=lambda kv: kv[0]))
     if name in ("register", "cas-register"):
         if op == "read":
             return True, state, state
@@ -105,6 +112,11 @@ OUTPUTS = {
     "set": st.lists(V, max_size=3, unique=True).map(sorted),
     "queue": st.one_of(st.none(), V), "mutex": st.none(),
 }
+for _base in ("register", "cas-register", "set", "queue", "mutex"):  # Jepsen's independent
+    INIT[f"independent-{_base}"] = ()
+    INPUTS[f"independent-{_base}"] = st.builds(lambda inp, key: {**inp, "key": key},
+                                               INPUTS[_base], st.sampled_from([1, 2]))
+    OUTPUTS[f"independent-{_base}"] = OUTPUTS[_base]
 
 
 @st.composite
@@ -133,9 +145,9 @@ def linearizable_history(draw, name: str, max_ops: int = 7) -> list[Operation]:
 
 
 @st.composite
-def mutated_history(draw, name: str) -> list[Operation]:
+def mutated_history(draw, name: str, max_ops: int = 7) -> list[Operation]:
     """A linearizable history with one output changed or one operation's timing moved."""
-    ops = draw(linearizable_history(name))
+    ops = draw(linearizable_history(name, max_ops))
     i = draw(st.integers(0, len(ops) - 1))
     op = ops[i]
     how = draw(st.sampled_from(["output", "time", "open", "close"]))
@@ -212,7 +224,7 @@ def test_open_operations_may_take_effect_or_not(data):
 
 NO_PRUNING = Pruning(read_absorption=False, skip_open_noops=False, identical_candidates=False,
                      open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
-                     unseen_open=False)
+                     unseen_open=False, components=False)
 
 
 @settings(max_examples=max(150, settings.default.max_examples))
@@ -230,3 +242,79 @@ def test_pruning_rules_agree_with_the_plain_search(data, name):
     assume(plain.verdict is not Verdict.UNKNOWN)
     assert check(ops, model).verdict is plain.verdict
     assert check(ops, model, partition=False).verdict is plain.verdict
+
+
+# --- rule 8: independent groups (partition=False, so no model partitioning is involved) ---
+
+SPLIT_FIRST = Pruning(components_after=0)  # rule 8 before any plain search
+
+
+@settings(max_examples=N_EXAMPLES)
+@given(data=st.data(), name=st.sampled_from(["kv", "set", "register", "queue",
+                                             "independent-cas-register"]))
+def test_independent_groups_agree_with_oracle(data, name):
+    # kv on two keys, a set (adds and removes of different values commute), and models
+    # whose operations mostly do not commute
+    ops = data.draw(mutated_history(name, max_ops=9))
+    done = [i for i, op in enumerate(ops) if op.ret is not None]
+    if done and data.draw(st.booleans()):  # one more output changed: mostly not linearizable
+        i = data.draw(st.sampled_from(done))
+        ops[i] = replace(ops[i], output=data.draw(OUTPUTS[name]))
+    model = MODELS[name]()
+    expected = Verdict.OK if oracle(ops, model) else Verdict.ILLEGAL
+    result = check(ops, model, partition=False, pruning=SPLIT_FIRST, verbose=True)
+    assert result.verdict is expected
+    event(f"{name} {expected}: rule 8 "
+          f"{'decided' if result.partitions[0].components > 1 else 'not used'}")
+    for part in result.partitions:  # ILLEGAL via rule 8: the failed group's own search
+        for lin in part.linearizations:
+            assert_valid_linearization(part.ops, model, lin, part.verdict is Verdict.OK)
+    off = check(ops, model, partition=False, pruning=replace(SPLIT_FIRST, components=False))
+    assert off.verdict is expected
+
+
+def _append(client, key, value, call, ret):
+    return Operation(client, {"op": "append", "key": key, "value": value}, None, call, ret)
+
+
+def _get(client, key, value, call, ret):
+    return Operation(client, {"op": "get", "key": key}, value, call, ret)
+
+
+# Two keys, each with two concurrent appends that a later get orders. A get depends on a
+# *combination* of appends, so no single append changes whether it is allowed from the
+# start state: the groups must still come out right (and the verdict is certified anyway).
+TWO_KEYS = [
+    _append(0, "a", "x", 0, 10), _append(1, "a", "y", 1, 10),
+    _append(2, "b", "u", 2, 12), _append(3, "b", "v", 3, 12),
+    _get(4, "a", "yx", 20, 21), _get(5, "b", "uv", 22, 23),
+    _append(0, "b", "w", 30, 40), _append(1, "a", "z", 31, 41),
+    _get(2, "b", "uvw", 50, 51), _get(3, "a", "yxz", 50, 52),
+]
+# The same, but key a's second get sees the appends in the other order: not linearizable.
+TWO_KEYS_BAD = TWO_KEYS[:-1] + [_get(3, "a", "xyz", 50, 52)]
+
+
+@pytest.mark.parametrize(("ops", "expected"), [(TWO_KEYS, Verdict.OK),
+                                               (TWO_KEYS_BAD, Verdict.ILLEGAL)])
+def test_independent_groups_decide_two_key_histories(ops, expected):
+    model = MODELS["kv"]()
+    assert oracle(ops, model) is (expected is Verdict.OK)
+    result = check(ops, model, partition=False, pruning=SPLIT_FIRST, verbose=True)
+    assert result.verdict is expected
+    (part,) = result.partitions
+    assert part.components == 2  # rule 8 decided, from one group per key
+    if expected is Verdict.OK:
+        assert_valid_linearization(part.ops, model, part.linearizations[0], complete=True)
+    else:  # explained by the failed group alone: key a's operations
+        assert {op.input["key"] for op in part.ops} == {"a"}
+        assert part.linearizations and part.stuck
+    off = check(ops, model, partition=False, verbose=True,
+                pruning=replace(SPLIT_FIRST, components=False))
+    assert off.verdict is expected and off.partitions[0].components == 1
+
+
+def test_independent_groups_wait_for_a_hard_plain_search():
+    # by default rule 8 starts only after the plain search has searched a while
+    result = check(TWO_KEYS, "kv", partition=False, verbose=True)
+    assert result.verdict is Verdict.OK and result.partitions[0].components == 1
