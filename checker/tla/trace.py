@@ -378,8 +378,10 @@ def check_trace(
     timeout: float = 120.0,
     workers: int = 1,
     explain: bool = True,
+    jar: Path | None = None,
 ) -> TraceVerdict:
-    """Check a trace against ``spec/<system>.tla`` with TLC; see the module docstring."""
+    """Check a trace against ``spec/<system>.tla`` with TLC (``jar``: a tla2tools.jar other
+    than :func:`~checker.tla.runner.find_jar`'s); see the module docstring."""
     if system not in MAPPINGS:
         raise TLAError(f"unknown system {system!r}: one of {', '.join(sorted(MAPPINGS))}")
     header, lines = read_trace(source)
@@ -388,9 +390,10 @@ def check_trace(
     module, cfg = trace_module(system, header, lines)
     files = {**_spec_files(system), "TraceRun.tla": module}
     start = time.monotonic()
-    res = run_tlc("TraceRun", files, cfg, workers=workers, timeout=timeout)
+    res = run_tlc("TraceRun", files, cfg, workers=workers, timeout=timeout, jar=jar)
     if res.errors:
-        raise TLAError("TLC could not check the trace: " + "; ".join(res.errors))
+        raise TLAError(f"TLC could not check the trace ({res.tlc_label}): "
+                       + "; ".join(res.errors))
     seconds = time.monotonic() - start
     n = len(lines)
     reached = max((int(m.group(1)) for p in res.prints for m in [_REACHED.search(p)] if m),
@@ -409,7 +412,7 @@ def check_trace(
                                  "TraceNotDone ==", 1)
         try:
             res2 = run_tlc("TraceRun", {**files, "TraceRun.tla": module2}, cfg2,
-                           workers=workers, timeout=timeout)
+                           workers=workers, timeout=timeout, jar=jar)
             if res2.counterexample:
                 verdict.spec_state = res2.counterexample[-1].raw
         except TLAError:
