@@ -132,6 +132,32 @@ def record(fields: dict[str, str]) -> str:
     return "[" + ", ".join(f"{k} |-> {x}" for k, x in fields.items()) + "]"
 
 
+class Shared:
+    """Named definitions for the values a trace repeats: every line logs every server's whole
+    state, and a state seldom changes from one line to the next (a 5,458-line Paxos trace
+    made a 60 MB module that SANY took minutes to read). ``share(text)`` gives a name
+    defined as ``text`` once (TLC evaluates a constant definition once); short texts stay as
+    they are."""
+
+    def __init__(self, prefix: str = "TV") -> None:
+        self.prefix = prefix
+        self.names: dict[str, str] = {}
+        self.defs: list[str] = []
+        self.memo: dict[Any, str] = {}   # mappings' caches (e.g. a state's JSON -> its text)
+
+    def __call__(self, text: str) -> str:
+        if len(text) <= 16:
+            return text
+        name = self.names.get(text)
+        if name is None:
+            name = self.names[text] = f"{self.prefix}{len(self.defs)}"
+            self.defs.append(f"{name} == {text}\n")
+        return name
+
+    def text(self) -> str:
+        return "".join(self.defs)
+
+
 # ---------------------------------------------------------------------------- mappings
 
 
@@ -183,14 +209,24 @@ class Mapping:
     def timer_args(self, name: str) -> dict[str, str]:
         return {}
 
-    def state(self, st: Any) -> str:
+    def state(self, st: Any, share: Shared) -> str:
+        """TLA+ text of one server's logged state (parts may be ``share``d)."""
         raise NotImplementedError
 
-    def line(self, line: dict, servers: list[str]) -> str:
+    def line(self, line: dict, servers: list[str], share: Shared) -> str:
         states = line["states"]
-        st = "(" + " @@ ".join(f"{tla_string(s)} :> {self.state(states.get(s))}"
-                               for s in servers) + ")"
-        return record({**self.event(line), "st": st})
+        texts = []
+        for s in servers:
+            st = states.get(s)
+            last = share.memo.get(s)  # most lines repeat most states: compare before encoding
+            if last is None or last[0] != st:
+                key = json.dumps(st, sort_keys=True)
+                text = share.memo.get(key)
+                if text is None:
+                    text = share.memo[key] = share(self.state(st, share))
+                last = share.memo[s] = (st, text)
+            texts.append(f"{tla_string(s)} :> {last[1]}")
+        return record({**self.event(line), "st": share("(" + " @@ ".join(texts) + ")")})
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
         """(TLA+ definitions, cfg CONSTANTS lines) for the spec's own constants."""
@@ -208,7 +244,7 @@ class RaftMapping(Mapping):
             return entries(v)
         return opaque(v) if name == "command" else value(v)
 
-    def state(self, st: Any) -> str:
+    def state(self, st: Any, share: Shared) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
@@ -248,7 +284,7 @@ class PaxosMapping(Mapping):
         m = re.fullmatch(r"paxos:propose:(-?\d+)", name)
         return {"seq": m.group(1)} if m else {}
 
-    def state(self, st: Any) -> str:
+    def state(self, st: Any, share: Shared) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
@@ -263,7 +299,9 @@ class PaxosMapping(Mapping):
             raise TLAError("the trace forgets instances (Done/floor > 0): forgetting is not "
                            "modelled by spec/paxos.tla")
         def fn(d: dict[int, str]) -> str:
-            return "<<>>" if not d else "(" + " @@ ".join(f"{k} :> {x}" for k, x in d.items()) + ")"
+            if not d:
+                return "<<>>"
+            return share("(" + " @@ ".join(f"{k} :> {share(x)}" for k, x in d.items()) + ")")
 
         return record({
             "up": "TRUE",
@@ -277,23 +315,31 @@ class PaxosMapping(Mapping):
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
         peers = header["nodes"]
-        seqs: set[int] = set()
-        vals: dict[str, str] = {}
+        seqs: set[str] = set()
+        raw: dict[Any, Any] = {}   # distinct values, first seen first (opaque numbers them)
+
+        def see(v: Any) -> None:
+            if v is not None:
+                raw.setdefault((type(v).__name__, v if isinstance(v, (str, int, float))
+                                else json.dumps(v, sort_keys=True)), v)
+
+        last: dict[str, Any] = {}
         for ln in lines:
-            for st in ln["states"].values():
-                if st:
-                    for part in ("acceptor", "decided", "proposer"):
-                        seqs.update(int(s) for s in st.get(part, {}))
-                    for a in st.get("acceptor", {}).values():
-                        if a.get("value") is not None:
-                            vals[opaque(a["value"])] = ""
-                    for v in st.get("decided", {}).values():
-                        vals[opaque(v)] = ""
-                    for p in st.get("proposer", {}).values():
-                        if p.get("value") is not None:
-                            vals[opaque(p["value"])] = ""
+            for name, st in ln["states"].items():
+                if not st or last.get(name) == st:
+                    continue
+                last[name] = st
+                for part in ("acceptor", "decided", "proposer"):
+                    seqs.update(st.get(part, {}))
+                for a in st.get("acceptor", {}).values():
+                    see(a.get("value"))
+                for v in st.get("decided", {}).values():
+                    see(v)
+                for p in st.get("proposer", {}).values():
+                    see(p.get("value"))
+        vals = dict.fromkeys(opaque(v) for v in raw.values())
         defs = (f"TracePeers == <<{', '.join(tla_string(p) for p in peers)}>>\n"
-                f"TraceSeqs == {{{', '.join(str(s) for s in sorted(seqs))}}}\n"
+                f"TraceSeqs == {{{', '.join(str(s) for s in sorted(int(x) for x in seqs))}}}\n"
                 f"TraceValues == {{{', '.join(vals)}}}\n")
         cfg = ("    Peers <- TracePeers\n    Seqs <- TraceSeqs\n    Values <- TraceValues\n"
                "    Nil = Nil\n")
@@ -353,7 +399,9 @@ def trace_module(system: str, header: dict, lines: list[dict],
     servers = list(header["nodes"])
     _interned.clear()
     defs, consts = mapping.constants(header, lines)
-    data = ",\n  ".join(mapping.line(ln, servers) for ln in lines)
+    share = Shared()
+    data = ",\n  ".join(mapping.line(ln, servers, share) for ln in lines)
+    defs += share.text()
     template = (SPEC_DIR / f"{mapping.module}.tla").read_text()
     head = f"MODULE {mapping.module}"
     if head not in template or "\nCONSTANT TraceLog\n" not in template:

@@ -4,14 +4,16 @@ corrupted in classic ways are rejected at the corrupted step."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import needs_tlc
-from traces import dump, parse, paxos_trace, raft_trace
+from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_trace
 
 from checker.tla.errors import TLAError
-from checker.tla.trace import check_trace
+from checker.tla.trace import check_trace, trace_module
 
 pytestmark = needs_tlc
 
@@ -118,3 +120,27 @@ def test_a_trace_of_the_wrong_system_or_format_is_a_clear_error(raft_rows: list[
         check_trace("raft", ['{"i": 0}'])
     with pytest.raises(TLAError, match=":2: not JSON"):
         check_trace("raft", [dump(raft_rows)[0], "{oops"])
+
+
+@pytest.mark.parametrize("system", ["raft", "paxos"])
+def test_a_state_repeated_over_lines_is_written_once(system: str, raft_rows: list[dict],
+                                                     paxos_rows: list[dict]) -> None:
+    rows = raft_rows if system == "raft" else paxos_rows
+    header, lines = rows[0], rows[1:]
+    quiet = {**lines[-1], "i": lines[-1]["i"] + 1, "step": ["advance", 1000], "event": None}
+    base, _ = trace_module(system, header, lines)
+    longer, _ = trace_module(system, header, lines + [quiet] * 1000)
+    # each repeated line costs its event and a name for its (already defined) states
+    per_line = (len(longer) - len(base)) / 1000
+    assert per_line < 80 < len(json.dumps(quiet["states"])), per_line
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("test", ["test_many_unreliable", "test_partition"])
+def test_paxos_lab_traces_conform(test: str, tmp_path: Path) -> None:
+    """The lab's long unreliable runs (1,335 and 5,456 steps): each checks in seconds since
+    repeated states are shared definitions (before, 106 s and more than 200 s)."""
+    path = paxos_lab_trace(test, tmp_path)
+    verdict = check_trace("paxos", path, timeout=300)
+    assert verdict.ok, verdict.report()
+    assert verdict.steps > 1000

@@ -3,11 +3,13 @@ crashes, restarts, partitions, duplicated messages and an unreliable network."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+from pathlib import Path
 from typing import Any
 
-from impl.paxos.harness import UNRELIABLE_2015, build
+from impl.paxos.harness import UNRELIABLE_2015, Tester, build
 from impl.raft.server import build_cluster
 from impl.sim.network import PROFILES
 from impl.sim.trace import TraceRecorder
@@ -66,6 +68,32 @@ def paxos_trace(seed: int) -> list[str]:
     w.heal()
     w.run_for(1.0)
     return out.getvalue().splitlines()
+
+
+def paxos_lab_trace(test: str, folder: Path) -> Path:
+    """Run a test of tests/paxos/test_paxos_lab.py with its usual seed, recording its trace
+    into ``folder``; returns the trace's path."""
+    import zlib
+
+    spec = importlib.util.spec_from_file_location(
+        "faultlab_paxos_lab", Path(__file__).resolve().parents[1] / "paxos" / "test_paxos_lab.py")
+    assert spec is not None and spec.loader is not None
+    lab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lab)
+    seed = zlib.crc32(test.encode()) % 2**31   # tests/paxos/conftest.py's seed of ``test``
+    path = folder / f"{test}-{seed}.jsonl"
+    made: list[Tester] = []
+
+    def make(npaxos: int, **options: Any) -> Tester:
+        made.append(Tester(npaxos, seed, name=test, trace=path, **options))
+        return made[-1]
+
+    try:
+        getattr(lab, test)(make)
+    finally:
+        for t in made:
+            t.close()
+    return path
 
 
 def parse(lines: list[str]) -> list[dict[str, Any]]:
