@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import needs_tlc
-from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_trace
+from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_lab_trace, raft_trace
 
 from checker.tla.errors import TLAError
 from checker.tla.trace import check_trace, trace_module
@@ -144,3 +144,41 @@ def test_paxos_lab_traces_conform(test: str, tmp_path: Path) -> None:
     verdict = check_trace("paxos", path, timeout=300)
     assert verdict.ok, verdict.report()
     assert verdict.steps > 1000
+
+
+@pytest.fixture(scope="module")
+def raft_2d_rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    path = raft_lab_trace("test_snapshot_install_crash_2d", tmp_path_factory.mktemp("2d"))
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def test_raft_2d_lab_trace_conforms(raft_2d_rows: list[dict]) -> None:
+    """Lab 2D (install snapshots, crash): compaction by the service, InstallSnapshot,
+    restarts from a persisted snapshot."""
+    rows = raft_2d_rows
+    kinds = {r["event"]["type"] for r in rows[1:] if (r.get("event") or {}).get("type")}
+    assert {"InstallSnapshot", "InstallSnapshotReply"} <= kinds
+    assert {"crash", "restart"} <= _kinds(rows)
+    assert max(s["snapshot_index"] for r in rows[1:] for s in r["states"].values() if s) >= 100
+    verdict = check_trace("raft", dump(rows), timeout=170)
+    assert verdict.ok, verdict.report()
+    assert verdict.matched == len(rows) - 1
+
+
+def test_a_wrong_snapshot_term_is_rejected(raft_2d_rows: list[dict]) -> None:
+    k = _first(raft_2d_rows, lambda r, n, s: s["snapshot_index"] > 0)
+    rows = copy.deepcopy(raft_2d_rows[:k + 1])
+    st = next(s for s in rows[k]["states"].values() if s and s["snapshot_index"] > 0)
+    st["snapshot_term"] += 1
+    _rejected_at("raft", rows, k)
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("test", ["test_backup_2b", "test_snapshot_basic_2d",
+                                  "test_snapshot_install_2d",
+                                  "test_snapshot_install_unreliable_2d",
+                                  "test_snapshot_install_uncrash_2d",
+                                  "test_snapshot_all_crash_2d"])
+def test_raft_lab_traces_conform(test: str, tmp_path: Path) -> None:
+    verdict = check_trace("raft", raft_lab_trace(test, tmp_path), timeout=300)
+    assert verdict.ok, verdict.report()
