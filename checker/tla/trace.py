@@ -134,23 +134,23 @@ def record(fields: dict[str, str]) -> str:
 
 class Shared:
     """Named definitions for the values a trace repeats: every line logs every server's whole
-    state, and a state seldom changes from one line to the next (a 5,458-line Paxos trace
-    made a 60 MB module that SANY took minutes to read). ``share(text)`` gives a name
-    defined as ``text`` once (TLC evaluates a constant definition once); short texts stay as
-    they are."""
+    state, and a state seldom changes from one line to the next (the 5,456-step Paxos
+    partition trace made a 60 MB module that SANY took minutes to read). ``share(text)``
+    gives a name ``TV<n>`` defined as ``text`` once (TLC evaluates a constant definition
+    once); short texts stay as they are."""
 
-    def __init__(self, prefix: str = "TV") -> None:
-        self.prefix = prefix
+    def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self.defs: list[str] = []
-        self.memo: dict[Any, str] = {}   # mappings' caches (e.g. a state's JSON -> its text)
+        self.states: dict[str, str] = {}             # a server state's JSON -> its text
+        self.last: dict[str, tuple[Any, str]] = {}   # server -> its last state and text
 
     def __call__(self, text: str) -> str:
         if len(text) <= 16:
             return text
         name = self.names.get(text)
         if name is None:
-            name = self.names[text] = f"{self.prefix}{len(self.defs)}"
+            name = self.names[text] = f"TV{len(self.defs)}"
             self.defs.append(f"{name} == {text}\n")
         return name
 
@@ -218,13 +218,13 @@ class Mapping:
         texts = []
         for s in servers:
             st = states.get(s)
-            last = share.memo.get(s)  # most lines repeat most states: compare before encoding
+            last = share.last.get(s)  # most lines repeat most states: compare before encoding
             if last is None or last[0] != st:
                 key = json.dumps(st, sort_keys=True)
-                text = share.memo.get(key)
+                text = share.states.get(key)
                 if text is None:
-                    text = share.memo[key] = share(self.state(st, share))
-                last = share.memo[s] = (st, text)
+                    text = share.states[key] = share(self.state(st, share))
+                last = share.last[s] = (st, text)
             texts.append(f"{tla_string(s)} :> {last[1]}")
         return record({**self.event(line), "st": share("(" + " @@ ".join(texts) + ")")})
 
