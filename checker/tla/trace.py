@@ -244,13 +244,27 @@ class RaftMapping(Mapping):
             return entries(v)
         return opaque(v) if name == "command" else value(v)
 
+    LOG_BLOCK = 32
+
+    def log(self, log: list, snapshot_index: int, share: Shared) -> str:
+        """The log after the snapshot as shared blocks of entries, cut at absolute indexes
+        that are multiples of LOG_BLOCK: servers' logs and a log's successive versions
+        (appended to, compacted at the front) share all but their last block."""
+        if len(log) <= self.LOG_BLOCK:
+            return entries(log)
+        first = self.LOG_BLOCK - snapshot_index % self.LOG_BLOCK   # entries to the first cut
+        cuts = range(first, len(log), self.LOG_BLOCK)
+        bounds = zip([0, *cuts], [*cuts, len(log)], strict=True)
+        return " \\o ".join(share(entries(log[a:b])) for a, b in bounds if a < b)
+
     def state(self, st: Any, share: Shared) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
             return record({
                 "up": "TRUE", "term": value(st["term"]), "role": value(st["role"]),
-                "voted_for": value(st["voted_for"]), "log": entries(st["log"]),
+                "voted_for": value(st["voted_for"]),
+                "log": self.log(st["log"], st["snapshot_index"], share),
                 "snapshot_index": value(st["snapshot_index"]),
                 "snapshot_term": value(st["snapshot_term"]),
                 "commit_index": value(st["commit_index"]),

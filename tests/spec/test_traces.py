@@ -13,7 +13,7 @@ from conftest import needs_tlc
 from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_lab_trace, raft_trace
 
 from checker.tla.errors import TLAError
-from checker.tla.trace import check_trace, trace_module
+from checker.tla.trace import MAPPINGS, RaftMapping, Shared, check_trace, trace_module
 
 pytestmark = needs_tlc
 
@@ -182,3 +182,26 @@ def test_a_wrong_snapshot_term_is_rejected(raft_2d_rows: list[dict]) -> None:
 def test_raft_lab_traces_conform(test: str, tmp_path: Path) -> None:
     verdict = check_trace("raft", raft_lab_trace(test, tmp_path), timeout=300)
     assert verdict.ok, verdict.report()
+
+
+def test_raft_logs_share_their_blocks() -> None:
+    raft, share = MAPPINGS["raft"], Shared()
+    log = [[1, f"c{i}"] for i in range(100)]
+    whole = raft.log(log, 0, share).split(" \\o ")                     # entries 1..100
+    assert raft.log(log + [[2, "c100"]], 0, share).split(" \\o ")[:3] == whole[:3]  # 1..96
+    compacted = raft.log(log[40:], 40, share).split(" \\o ")          # entries 41..100
+    assert compacted[1:] == whole[2:]          # 65..96 and 97..100: the same definitions
+    assert len(share.defs) == 3 + 2 + 1       # 3 full blocks, 2 last ones, 41..64
+
+
+def test_raft_traces_with_logs_in_blocks_conform_and_reject(monkeypatch: pytest.MonkeyPatch,
+                                                           raft_rows: list[dict]) -> None:
+    monkeypatch.setattr(RaftMapping, "LOG_BLOCK", 2)  # every log of the run is cut in blocks
+    assert max(len(s["log"]) for r in raft_rows[1:] for s in r["states"].values() if s) > 4
+    verdict = check_trace("raft", dump(raft_rows), timeout=170)
+    assert verdict.ok and verdict.matched == len(raft_rows) - 1, verdict.report()
+    rows = copy.deepcopy(raft_rows)
+    k = _first(rows, lambda r, n, s: len(s["log"]) > 4)
+    st = next(s for s in rows[k]["states"].values() if s and len(s["log"]) > 4)
+    st["log"][3] = [st["log"][3][0], "forged"]
+    _rejected_at("raft", rows, k)
