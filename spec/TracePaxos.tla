@@ -17,9 +17,9 @@ EXTENDS paxos, TLC
 
 CONSTANT TraceLog
 
-VARIABLES l, phase
+VARIABLES l, stage
 
-traceVars == <<vars, l, phase>>
+traceVars == <<vars, l, stage>>
 
 Acc(ls, s) == IF s \in DOMAIN ls.acceptor THEN ls.acceptor[s]
               ELSE [promised |-> -1, accepted |-> -1, value |-> Nil]
@@ -92,20 +92,20 @@ Starts(k) ==
     LET ps == CHOOSE x \in ToStart(k) : TRUE
     IN \E v \in StartValues(TraceLog[k].st[ps[1]], ps[2]) : Start(ps[1], ps[2], v)
 
-TraceInit == Init /\ l = 1 /\ phase = "act" /\ Matches(1)
+TraceInit == Init /\ l = 1 /\ stage = "act" /\ Matches(1)
 
 TraceNext ==
     /\ l < Len(TraceLog)
-    /\ \/ /\ phase = "act" /\ NoSelfMessages
-          /\ Act(TraceLog[l + 1]) /\ phase' = "post" /\ UNCHANGED l
-       \/ /\ phase = "act"
+    /\ \/ /\ stage = "act" /\ NoSelfMessages
+          /\ Act(TraceLog[l + 1]) /\ stage' = "post" /\ UNCHANGED l
+       \/ /\ stage = "act"
           /\ \/ \E p \in Peer : ~up[p] /\ TraceLog[l + 1].st[p].up /\ Restart(p)
              \/ Starts(l + 1)
              \/ SelfDelivery
-          /\ UNCHANGED <<l, phase>>
-       \/ /\ phase = "post" /\ SelfDelivery /\ UNCHANGED <<l, phase>>
-       \/ /\ phase = "post" /\ NoSelfMessages /\ Matches(l + 1)
-          /\ l' = l + 1 /\ phase' = "act" /\ UNCHANGED vars
+          /\ UNCHANGED <<l, stage>>
+       \/ /\ stage = "post" /\ SelfDelivery /\ UNCHANGED <<l, stage>>
+       \/ /\ stage = "post" /\ NoSelfMessages /\ Matches(l + 1)
+          /\ l' = l + 1 /\ stage' = "act" /\ UNCHANGED vars
           /\ PrintT(<<"faultlab-reached", l + 1>>)
 
 TraceNotDone == l < Len(TraceLog)

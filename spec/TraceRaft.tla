@@ -15,9 +15,9 @@ EXTENDS raft, TLC
 
 CONSTANT TraceLog
 
-VARIABLES l, phase
+VARIABLES l, stage
 
-traceVars == <<vars, l, phase>>
+traceVars == <<vars, l, stage>>
 
 \* A message of the bag as the trace logs it (the snapshot data is not logged).
 Logged(m) == IF m.type = "InstallSnapshot"
@@ -62,21 +62,21 @@ Act(e) ==
       [] e.kind = "restart" -> Restart(e.node) \/ (~up[e.node] /\ Unchanged)
       [] OTHER -> Unchanged   \* the network, the clock, other services' events
 
-TraceInit == Init /\ l = 1 /\ phase = "act" /\ Matches(1)
+TraceInit == Init /\ l = 1 /\ stage = "act" /\ Matches(1)
 
 TraceNext ==
     /\ l < Len(TraceLog)
-    /\ \/ /\ phase = "act" /\ Act(TraceLog[l + 1]) /\ phase' = "post" /\ UNCHANGED l
-       \/ /\ phase = "act"  \* the World logs a restart before the node boots
+    /\ \/ /\ stage = "act" /\ Act(TraceLog[l + 1]) /\ stage' = "post" /\ UNCHANGED l
+       \/ /\ stage = "act"  \* the World logs a restart before the node boots
           /\ \E i \in Server : ~up[i] /\ TraceLog[l + 1].st[i].up /\ Restart(i)
-          /\ UNCHANGED <<l, phase>>
-       \/ /\ phase = "post"
+          /\ UNCHANGED <<l, stage>>
+       \/ /\ stage = "post"
           /\ \E i \in Server :
                 /\ TraceLog[l + 1].st[i].up
                 /\ Compact(i, TraceLog[l + 1].st[i].snapshot_index)
-          /\ UNCHANGED <<l, phase>>
-       \/ /\ phase = "post" /\ Matches(l + 1)
-          /\ l' = l + 1 /\ phase' = "act" /\ UNCHANGED vars
+          /\ UNCHANGED <<l, stage>>
+       \/ /\ stage = "post" /\ Matches(l + 1)
+          /\ l' = l + 1 /\ stage' = "act" /\ UNCHANGED vars
           /\ PrintT(<<"faultlab-reached", l + 1>>)
 
 \* Violated exactly when the whole trace was matched: the counterexample is the witness.

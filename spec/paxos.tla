@@ -11,7 +11,7 @@
 (* same event, and the trace check drains them before it compares states.  *)
 (* Ballots are round * N + index, unique per peer.  Done values and        *)
 (* forgetting are not modelled.  See spec/README.md for the mapping.       *)
-(* Names l and phase are the trace modules' variables: TLC 2.15 confuses a *)
+(* Names l and stage are the trace modules' variables: TLC 2.15 confuses a *)
 (* parameter or LET name with a variable of the same name in an extending  *)
 (* module, so this module uses neither.                                    *)
 (***************************************************************************)

@@ -14,7 +14,7 @@
 (* the leader's log prefix it stands for.  Applying is not modelled: the   *)
 (* implementation applies every committed entry within the same event.     *)
 (* The mapping to the implementation is documented in spec/README.md.      *)
-(* Names l and phase are the trace modules' variables: TLC 2.15 confuses a *)
+(* Names l and stage are the trace modules' variables: TLC 2.15 confuses a *)
 (* parameter or LET name with a variable of the same name in an extending  *)
 (* module, so this module uses neither.                                    *)
 (***************************************************************************)

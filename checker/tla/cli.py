@@ -49,7 +49,8 @@ def spec_check(system: str, config: str | Path | None = None, *, workers: int = 
 def _spec_check(args: argparse.Namespace) -> int:
     res = spec_check(args.system, args.config, workers=args.workers, timeout=args.timeout)
     if res.errors:
-        raise TLAError("TLC failed: " + "; ".join(res.errors))
+        raise TLAError(f"TLC failed ({res.tlc_label}): " + "; ".join(res.errors))
+    print(f"{res.tlc_label}, {res.jar}")
     print(f"{args.system}: {res.summary()}")
     if res.violated:
         for st in res.counterexample:
@@ -61,6 +62,8 @@ def _spec_check(args: argparse.Namespace) -> int:
 
 def _trace_check(args: argparse.Namespace) -> int:
     verdict = check_trace(args.system, args.trace, timeout=args.timeout, workers=args.workers)
+    if verdict.tlc is not None:
+        print(f"{verdict.tlc.tlc_label}, {verdict.tlc.jar}")
     print(verdict.report())
     return 0 if verdict.ok else 1
 

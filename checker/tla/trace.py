@@ -132,6 +132,32 @@ def record(fields: dict[str, str]) -> str:
     return "[" + ", ".join(f"{k} |-> {x}" for k, x in fields.items()) + "]"
 
 
+class Shared:
+    """Named definitions for the values a trace repeats: every line logs every server's whole
+    state, and a state seldom changes from one line to the next (the 5,456-step Paxos
+    partition trace made a 60 MB module that SANY took minutes to read). ``share(text)``
+    gives a name ``TV<n>`` defined as ``text`` once (TLC evaluates a constant definition
+    once); short texts stay as they are."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.defs: list[str] = []
+        self.states: dict[str, str] = {}             # a server state's JSON -> its text
+        self.last: dict[str, tuple[Any, str]] = {}   # server -> its last state and text
+
+    def __call__(self, text: str) -> str:
+        if len(text) <= 16:
+            return text
+        name = self.names.get(text)
+        if name is None:
+            name = self.names[text] = f"TV{len(self.defs)}"
+            self.defs.append(f"{name} == {text}\n")
+        return name
+
+    def text(self) -> str:
+        return "".join(self.defs)
+
+
 # ---------------------------------------------------------------------------- mappings
 
 
@@ -183,14 +209,24 @@ class Mapping:
     def timer_args(self, name: str) -> dict[str, str]:
         return {}
 
-    def state(self, st: Any) -> str:
+    def state(self, st: Any, share: Shared) -> str:
+        """TLA+ text of one server's logged state (parts may be ``share``d)."""
         raise NotImplementedError
 
-    def line(self, line: dict, servers: list[str]) -> str:
+    def line(self, line: dict, servers: list[str], share: Shared) -> str:
         states = line["states"]
-        st = "(" + " @@ ".join(f"{tla_string(s)} :> {self.state(states.get(s))}"
-                               for s in servers) + ")"
-        return record({**self.event(line), "st": st})
+        texts = []
+        for s in servers:
+            st = states.get(s)
+            last = share.last.get(s)  # most lines repeat most states: compare before encoding
+            if last is None or last[0] != st:
+                key = json.dumps(st, sort_keys=True)
+                text = share.states.get(key)
+                if text is None:
+                    text = share.states[key] = share(self.state(st, share))
+                last = share.last[s] = (st, text)
+            texts.append(f"{tla_string(s)} :> {last[1]}")
+        return record({**self.event(line), "st": share("(" + " @@ ".join(texts) + ")")})
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
         """(TLA+ definitions, cfg CONSTANTS lines) for the spec's own constants."""
@@ -208,13 +244,27 @@ class RaftMapping(Mapping):
             return entries(v)
         return opaque(v) if name == "command" else value(v)
 
-    def state(self, st: Any) -> str:
+    LOG_BLOCK = 32
+
+    def log(self, log: list, snapshot_index: int, share: Shared) -> str:
+        """The log after the snapshot as shared blocks of entries, cut at absolute indexes
+        that are multiples of LOG_BLOCK: servers' logs and a log's successive versions
+        (appended to, compacted at the front) share all but their last block."""
+        if len(log) <= self.LOG_BLOCK:
+            return entries(log)
+        first = self.LOG_BLOCK - snapshot_index % self.LOG_BLOCK   # entries to the first cut
+        cuts = range(first, len(log), self.LOG_BLOCK)
+        bounds = zip([0, *cuts], [*cuts, len(log)], strict=True)
+        return " \\o ".join(share(entries(log[a:b])) for a, b in bounds if a < b)
+
+    def state(self, st: Any, share: Shared) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
             return record({
                 "up": "TRUE", "term": value(st["term"]), "role": value(st["role"]),
-                "voted_for": value(st["voted_for"]), "log": entries(st["log"]),
+                "voted_for": value(st["voted_for"]),
+                "log": self.log(st["log"], st["snapshot_index"], share),
                 "snapshot_index": value(st["snapshot_index"]),
                 "snapshot_term": value(st["snapshot_term"]),
                 "commit_index": value(st["commit_index"]),
@@ -248,7 +298,7 @@ class PaxosMapping(Mapping):
         m = re.fullmatch(r"paxos:propose:(-?\d+)", name)
         return {"seq": m.group(1)} if m else {}
 
-    def state(self, st: Any) -> str:
+    def state(self, st: Any, share: Shared) -> str:
         if st is None:
             return "[up |-> FALSE]"
         try:
@@ -263,7 +313,9 @@ class PaxosMapping(Mapping):
             raise TLAError("the trace forgets instances (Done/floor > 0): forgetting is not "
                            "modelled by spec/paxos.tla")
         def fn(d: dict[int, str]) -> str:
-            return "<<>>" if not d else "(" + " @@ ".join(f"{k} :> {x}" for k, x in d.items()) + ")"
+            if not d:
+                return "<<>>"
+            return share("(" + " @@ ".join(f"{k} :> {share(x)}" for k, x in d.items()) + ")")
 
         return record({
             "up": "TRUE",
@@ -277,23 +329,31 @@ class PaxosMapping(Mapping):
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
         peers = header["nodes"]
-        seqs: set[int] = set()
-        vals: dict[str, str] = {}
+        seqs: set[str] = set()
+        raw: dict[Any, Any] = {}   # distinct values, first seen first (opaque numbers them)
+
+        def see(v: Any) -> None:
+            if v is not None:
+                raw.setdefault((type(v).__name__, v if isinstance(v, (str, int, float))
+                                else json.dumps(v, sort_keys=True)), v)
+
+        last: dict[str, Any] = {}
         for ln in lines:
-            for st in ln["states"].values():
-                if st:
-                    for part in ("acceptor", "decided", "proposer"):
-                        seqs.update(int(s) for s in st.get(part, {}))
-                    for a in st.get("acceptor", {}).values():
-                        if a.get("value") is not None:
-                            vals[opaque(a["value"])] = ""
-                    for v in st.get("decided", {}).values():
-                        vals[opaque(v)] = ""
-                    for p in st.get("proposer", {}).values():
-                        if p.get("value") is not None:
-                            vals[opaque(p["value"])] = ""
+            for name, st in ln["states"].items():
+                if not st or last.get(name) == st:
+                    continue
+                last[name] = st
+                for part in ("acceptor", "decided", "proposer"):
+                    seqs.update(st.get(part, {}))
+                for a in st.get("acceptor", {}).values():
+                    see(a.get("value"))
+                for v in st.get("decided", {}).values():
+                    see(v)
+                for p in st.get("proposer", {}).values():
+                    see(p.get("value"))
+        vals = dict.fromkeys(opaque(v) for v in raw.values())
         defs = (f"TracePeers == <<{', '.join(tla_string(p) for p in peers)}>>\n"
-                f"TraceSeqs == {{{', '.join(str(s) for s in sorted(seqs))}}}\n"
+                f"TraceSeqs == {{{', '.join(str(s) for s in sorted(int(x) for x in seqs))}}}\n"
                 f"TraceValues == {{{', '.join(vals)}}}\n")
         cfg = ("    Peers <- TracePeers\n    Seqs <- TraceSeqs\n    Values <- TraceValues\n"
                "    Nil = Nil\n")
@@ -353,7 +413,9 @@ def trace_module(system: str, header: dict, lines: list[dict],
     servers = list(header["nodes"])
     _interned.clear()
     defs, consts = mapping.constants(header, lines)
-    data = ",\n  ".join(mapping.line(ln, servers) for ln in lines)
+    share = Shared()
+    data = ",\n  ".join(mapping.line(ln, servers, share) for ln in lines)
+    defs += share.text()
     template = (SPEC_DIR / f"{mapping.module}.tla").read_text()
     head = f"MODULE {mapping.module}"
     if head not in template or "\nCONSTANT TraceLog\n" not in template:
@@ -378,8 +440,10 @@ def check_trace(
     timeout: float = 120.0,
     workers: int = 1,
     explain: bool = True,
+    jar: Path | None = None,
 ) -> TraceVerdict:
-    """Check a trace against ``spec/<system>.tla`` with TLC; see the module docstring."""
+    """Check a trace against ``spec/<system>.tla`` with TLC (``jar``: a tla2tools.jar other
+    than :func:`~checker.tla.runner.find_jar`'s); see the module docstring."""
     if system not in MAPPINGS:
         raise TLAError(f"unknown system {system!r}: one of {', '.join(sorted(MAPPINGS))}")
     header, lines = read_trace(source)
@@ -388,9 +452,10 @@ def check_trace(
     module, cfg = trace_module(system, header, lines)
     files = {**_spec_files(system), "TraceRun.tla": module}
     start = time.monotonic()
-    res = run_tlc("TraceRun", files, cfg, workers=workers, timeout=timeout)
+    res = run_tlc("TraceRun", files, cfg, workers=workers, timeout=timeout, jar=jar)
     if res.errors:
-        raise TLAError("TLC could not check the trace: " + "; ".join(res.errors))
+        raise TLAError(f"TLC could not check the trace ({res.tlc_label}): "
+                       + "; ".join(res.errors))
     seconds = time.monotonic() - start
     n = len(lines)
     reached = max((int(m.group(1)) for p in res.prints for m in [_REACHED.search(p)] if m),
@@ -409,7 +474,7 @@ def check_trace(
                                  "TraceNotDone ==", 1)
         try:
             res2 = run_tlc("TraceRun", {**files, "TraceRun.tla": module2}, cfg2,
-                           workers=workers, timeout=timeout)
+                           workers=workers, timeout=timeout, jar=jar)
             if res2.counterexample:
                 verdict.spec_state = res2.counterexample[-1].raw
         except TLAError:

@@ -4,14 +4,16 @@ corrupted in classic ways are rejected at the corrupted step."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import needs_tlc
-from traces import dump, parse, paxos_trace, raft_trace
+from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_lab_trace, raft_trace
 
 from checker.tla.errors import TLAError
-from checker.tla.trace import check_trace
+from checker.tla.trace import MAPPINGS, RaftMapping, Shared, check_trace, trace_module
 
 pytestmark = needs_tlc
 
@@ -118,3 +120,88 @@ def test_a_trace_of_the_wrong_system_or_format_is_a_clear_error(raft_rows: list[
         check_trace("raft", ['{"i": 0}'])
     with pytest.raises(TLAError, match=":2: not JSON"):
         check_trace("raft", [dump(raft_rows)[0], "{oops"])
+
+
+@pytest.mark.parametrize("system", ["raft", "paxos"])
+def test_a_state_repeated_over_lines_is_written_once(system: str, raft_rows: list[dict],
+                                                     paxos_rows: list[dict]) -> None:
+    rows = raft_rows if system == "raft" else paxos_rows
+    header, lines = rows[0], rows[1:]
+    quiet = {**lines[-1], "i": lines[-1]["i"] + 1, "step": ["advance", 1000], "event": None}
+    base, _ = trace_module(system, header, lines)
+    longer, _ = trace_module(system, header, lines + [quiet] * 1000)
+    # each repeated line costs its event and a name for its (already defined) states
+    per_line = (len(longer) - len(base)) / 1000
+    assert per_line < 80 < len(json.dumps(quiet["states"])), per_line
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("test", ["test_many_unreliable", "test_partition"])
+def test_paxos_lab_traces_conform(test: str, tmp_path: Path) -> None:
+    """The lab's long unreliable runs (1,335 and 5,456 steps): each checks in seconds since
+    repeated states are shared definitions (before, 106 s and more than 200 s)."""
+    path = paxos_lab_trace(test, tmp_path)
+    verdict = check_trace("paxos", path, timeout=300)
+    assert verdict.ok, verdict.report()
+    assert verdict.steps > 1000
+
+
+@pytest.fixture(scope="module")
+def raft_2d_rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    path = raft_lab_trace("test_snapshot_install_crash_2d", tmp_path_factory.mktemp("2d"))
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def test_raft_2d_lab_trace_conforms(raft_2d_rows: list[dict]) -> None:
+    """Lab 2D (install snapshots, crash): compaction by the service, InstallSnapshot,
+    restarts from a persisted snapshot."""
+    rows = raft_2d_rows
+    kinds = {r["event"]["type"] for r in rows[1:] if (r.get("event") or {}).get("type")}
+    assert {"InstallSnapshot", "InstallSnapshotReply"} <= kinds
+    assert {"crash", "restart"} <= _kinds(rows)
+    assert max(s["snapshot_index"] for r in rows[1:] for s in r["states"].values() if s) >= 100
+    verdict = check_trace("raft", dump(rows), timeout=170)
+    assert verdict.ok, verdict.report()
+    assert verdict.matched == len(rows) - 1
+
+
+def test_a_wrong_snapshot_term_is_rejected(raft_2d_rows: list[dict]) -> None:
+    k = _first(raft_2d_rows, lambda r, n, s: s["snapshot_index"] > 0)
+    rows = copy.deepcopy(raft_2d_rows[:k + 1])
+    st = next(s for s in rows[k]["states"].values() if s and s["snapshot_index"] > 0)
+    st["snapshot_term"] += 1
+    _rejected_at("raft", rows, k)
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("test", ["test_backup_2b", "test_snapshot_basic_2d",
+                                  "test_snapshot_install_2d",
+                                  "test_snapshot_install_unreliable_2d",
+                                  "test_snapshot_install_uncrash_2d",
+                                  "test_snapshot_all_crash_2d"])
+def test_raft_lab_traces_conform(test: str, tmp_path: Path) -> None:
+    verdict = check_trace("raft", raft_lab_trace(test, tmp_path), timeout=300)
+    assert verdict.ok, verdict.report()
+
+
+def test_raft_logs_share_their_blocks() -> None:
+    raft, share = MAPPINGS["raft"], Shared()
+    log = [[1, f"c{i}"] for i in range(100)]
+    whole = raft.log(log, 0, share).split(" \\o ")                     # entries 1..100
+    assert raft.log(log + [[2, "c100"]], 0, share).split(" \\o ")[:3] == whole[:3]  # 1..96
+    compacted = raft.log(log[40:], 40, share).split(" \\o ")          # entries 41..100
+    assert compacted[1:] == whole[2:]          # 65..96 and 97..100: the same definitions
+    assert len(share.defs) == 3 + 2 + 1       # 3 full blocks, 2 last ones, 41..64
+
+
+def test_raft_traces_with_logs_in_blocks_conform_and_reject(monkeypatch: pytest.MonkeyPatch,
+                                                           raft_rows: list[dict]) -> None:
+    monkeypatch.setattr(RaftMapping, "LOG_BLOCK", 2)  # every log of the run is cut in blocks
+    assert max(len(s["log"]) for r in raft_rows[1:] for s in r["states"].values() if s) > 4
+    verdict = check_trace("raft", dump(raft_rows), timeout=170)
+    assert verdict.ok and verdict.matched == len(raft_rows) - 1, verdict.report()
+    rows = copy.deepcopy(raft_rows)
+    k = _first(rows, lambda r, n, s: len(s["log"]) > 4)
+    st = next(s for s in rows[k]["states"].values() if s and len(s["log"]) > 4)
+    st["log"][3] = [st["log"][3][0], "forged"]
+    _rejected_at("raft", rows, k)

@@ -3,11 +3,16 @@ crashes, restarts, partitions, duplicated messages and an unreliable network."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+import os
+import sys
+import zlib
+from pathlib import Path
 from typing import Any
 
-from impl.paxos.harness import UNRELIABLE_2015, build
+from impl.paxos.harness import UNRELIABLE_2015, Tester, build
 from impl.raft.server import build_cluster
 from impl.sim.network import PROFILES
 from impl.sim.trace import TraceRecorder
@@ -66,6 +71,65 @@ def paxos_trace(seed: int) -> list[str]:
     w.heal()
     w.run_for(1.0)
     return out.getvalue().splitlines()
+
+
+def _lab_tests(lab: str, file: str) -> Any:
+    """tests/<lab>/<file> as a module (its folder joins sys.path for the lab's helpers)."""
+    folder = Path(__file__).resolve().parents[1] / lab
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    spec = importlib.util.spec_from_file_location(f"faultlab_{lab}_{Path(file).stem}",
+                                                  folder / file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def paxos_lab_trace(test: str, folder: Path) -> Path:
+    """Run a test of tests/paxos/test_paxos_lab.py with its usual seed, recording its trace
+    into ``folder``; returns the trace's path."""
+    lab = _lab_tests("paxos", "test_paxos_lab.py")
+    seed = zlib.crc32(test.encode()) % 2**31   # tests/paxos/conftest.py's seed of ``test``
+    path = folder / f"{test}-{seed}.jsonl"
+    made: list[Tester] = []
+
+    def make(npaxos: int, **options: Any) -> Tester:
+        made.append(Tester(npaxos, seed, name=test, trace=path, **options))
+        return made[-1]
+
+    try:
+        getattr(lab, test)(make)
+    finally:
+        for t in made:
+            t.close()
+    return path
+
+
+def raft_lab_trace(test: str, folder: Path) -> Path:
+    """Run a test of tests/raft/test_2<x>.py (the part from its name) with its usual seed,
+    recording its trace (``FAULTLAB_RAFT_TRACE``) into ``folder``; returns the trace's path."""
+    lab = _lab_tests("raft", f"test_{test.rsplit('_', 1)[1]}.py")
+    from raft_tester import Config  # importable once _lab_tests put tests/raft on the path
+
+    made: list[Config] = []
+
+    def make(n: int, unreliable: bool = False, snapshot: bool = False) -> Config:
+        made.append(Config(test, n, unreliable, snapshot))
+        return made[-1]
+
+    saved = os.environ.get("FAULTLAB_RAFT_TRACE")
+    os.environ["FAULTLAB_RAFT_TRACE"] = str(folder)
+    try:
+        getattr(lab, test)(make)
+    finally:
+        for cfg in made:
+            cfg.cleanup()
+        if saved is None:
+            del os.environ["FAULTLAB_RAFT_TRACE"]
+        else:
+            os.environ["FAULTLAB_RAFT_TRACE"] = saved
+    return folder / f"{test}.jsonl"
 
 
 def parse(lines: list[str]) -> list[dict[str, Any]]:
