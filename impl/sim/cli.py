@@ -11,21 +11,28 @@ from impl.errors import UserError
 from impl.sim.replay import ReplayError, load_replay, replay
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def _machine_command(sub: argparse._SubParsersAction, name: str, *, help: str,
+                     description: str) -> argparse.ArgumentParser:
+    """A subcommand whose first argument names a machine; the known ones are listed."""
     from impl.machines import MACHINES
 
-    e = sub.add_parser(
-        "explore",
+    cmd = sub.add_parser(name, help=help, description=description, epilog="machines: "
+                         + "; ".join(f"{k}: {v[1]}" for k, v in MACHINES.items()))
+    cmd.add_argument("machine", metavar="MACHINE",
+                     help="a name listed below, or module:Class of a WorldMachine")
+    return cmd
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = _machine_command(
+        sub, "explore",
         help="attack a system with a Hypothesis state machine; shrink and save any failure",
         description="Run a system's Hypothesis state machine: random deliveries, drops, "
         "duplicates, timer firings, crashes, restarts, partitions and client calls, with the "
         "system's safety checks after every step and its end checks after healing. A "
         "failure is shrunk by delta debugging over the World's steps "
         "and saved as a replay file. Exit 1 when a failure was found.",
-        epilog="machines: " + "; ".join(f"{k}: {v[1]}" for k, v in MACHINES.items()),
     )
-    e.add_argument("machine", metavar="MACHINE",
-                   help="a name listed below, or module:Class of a WorldMachine")
     e.add_argument("--seed", type=int, default=None, help="seed (default: random, printed)")
     e.add_argument("--examples", type=_positive, default=200, help="examples to run (200)")
     e.add_argument("--steps", type=_positive, default=50, help="steps per example (50)")
@@ -33,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the counterexample as found, unshrunk")
     e.set_defaults(func=run_explore)
 
-    b = sub.add_parser(
-        "search",
+    b = _machine_command(
+        sub, "search",
         help="bounded exhaustive search: every interleaving of a system's steps up to a depth",
         description="Breadth-first search over a system's World: from the machine's start, "
         "every enabled step (deliver or fire each message and timer; with --faults also "
@@ -43,10 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(World fingerprint and history shape) are explored once. The first violation found "
         "has the fewest steps possible; it is saved as a replay file. Exit 1 on a "
         "violation, 0 when none exists within the bounds.",
-        epilog="machines: " + "; ".join(f"{k}: {v[1]}" for k, v in MACHINES.items()),
     )
-    b.add_argument("machine", metavar="MACHINE",
-                   help="a name listed below, or module:Class of a WorldMachine")
     b.add_argument("--seed", type=int, default=0, help="seed of the World (0)")
     b.add_argument("--depth", type=_positive, default=12, help="maximum steps (12)")
     b.add_argument("--max-states", type=_positive, default=200_000,
