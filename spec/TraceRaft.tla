@@ -7,17 +7,21 @@
 (* booted state appears one line later), then takes the spec action the   *)
 (* line logged, with its logged arguments (a delivered message must be in *)
 (* the bag as logged); "post" may compact logs to the logged snapshot      *)
-(* index (the service snapshots within the event); then the state must be *)
-(* the logged one and the cursor moves on.  What the trace does not log   *)
-(* (the messages sent, a leader's sentIndex) is left to the spec.          *)
+(* index (the service snapshots within the event) and drops, in order,    *)
+(* the messages the line lists as lost (d counts them); then the state    *)
+(* must be the logged one and the cursor moves on.  What the trace does   *)
+(* not log (the messages sent, a leader's sentIndex) is left to the spec.  *)
 (***************************************************************************)
 EXTENDS raft, TLC
 
 CONSTANT TraceLog
 
-VARIABLES l, stage
+VARIABLES l, stage, d
 
-traceVars == <<vars, l, stage>>
+traceVars == <<vars, l, stage, d>>
+
+\* The messages line k says will never arrive (lost on send or arrival, dropped).
+Lost(k) == IF "lost" \in DOMAIN TraceLog[k] THEN TraceLog[k].lost ELSE <<>>
 
 \* A message of the bag as the trace logs it (the snapshot data is not logged).
 Logged(m) == IF m.type = "InstallSnapshot"
@@ -62,21 +66,24 @@ Act(e) ==
       [] e.kind = "restart" -> Restart(e.node) \/ (~up[e.node] /\ Unchanged)
       [] OTHER -> Unchanged   \* the network, the clock, other services' events
 
-TraceInit == Init /\ l = 1 /\ stage = "act" /\ Matches(1)
+TraceInit == Init /\ l = 1 /\ stage = "act" /\ d = 0 /\ Matches(1)
 
 TraceNext ==
     /\ l < Len(TraceLog)
-    /\ \/ /\ stage = "act" /\ Act(TraceLog[l + 1]) /\ stage' = "post" /\ UNCHANGED l
+    /\ \/ /\ stage = "act" /\ Act(TraceLog[l + 1]) /\ stage' = "post" /\ UNCHANGED <<l, d>>
        \/ /\ stage = "act"  \* the World logs a restart before the node boots
           /\ \E i \in Server : ~up[i] /\ TraceLog[l + 1].st[i].up /\ Restart(i)
-          /\ UNCHANGED <<l, stage>>
+          /\ UNCHANGED <<l, stage, d>>
        \/ /\ stage = "post"
           /\ \E i \in Server :
                 /\ TraceLog[l + 1].st[i].up
                 /\ Compact(i, TraceLog[l + 1].st[i].snapshot_index)
-          /\ UNCHANGED <<l, stage>>
-       \/ /\ stage = "post" /\ Matches(l + 1)
-          /\ l' = l + 1 /\ stage' = "act" /\ UNCHANGED vars
+          /\ UNCHANGED <<l, stage, d>>
+       \/ /\ stage = "post" /\ d < Len(Lost(l + 1))
+          /\ \E m \in DOMAIN msgs : Logged(m) = Lost(l + 1)[d + 1] /\ Drop(m)
+          /\ d' = d + 1 /\ UNCHANGED <<l, stage>>
+       \/ /\ stage = "post" /\ d = Len(Lost(l + 1)) /\ Matches(l + 1)
+          /\ l' = l + 1 /\ stage' = "act" /\ d' = 0 /\ UNCHANGED vars
           /\ PrintT(<<"faultlab-reached", l + 1>>)
 
 \* Violated exactly when the whole trace was matched: the counterexample is the witness.

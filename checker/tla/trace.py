@@ -169,6 +169,7 @@ class Mapping:
     module: str                            # spec/Trace<System>.tla
     message_types: frozenset[str]
     unlogged_fields: frozenset[str] = frozenset()  # message fields the spec does not model
+    drops_lost: bool = False  # the trace module takes a line's ``lost`` messages out of the bag
 
     def field(self, name: str, v: Any) -> str:
         """TLA+ text of one message field."""
@@ -226,7 +227,12 @@ class Mapping:
                     text = share.states[key] = share(self.state(st, share))
                 last = share.last[s] = (st, text)
             texts.append(f"{tla_string(s)} :> {last[1]}")
-        return record({**self.event(line), "st": share("(" + " @@ ".join(texts) + ")")})
+        fields = {**self.event(line), "st": share("(" + " @@ ".join(texts) + ")")}
+        lost = [self.message(m) for m in line.get("lost", ())
+                if m["type"] in self.message_types]
+        if lost and self.drops_lost:
+            fields["lost"] = "<<" + ", ".join(lost) + ">>"
+        return record(fields)
 
     def constants(self, header: dict, lines: list[dict]) -> tuple[str, str]:
         """(TLA+ definitions, cfg CONSTANTS lines) for the spec's own constants."""
@@ -237,7 +243,7 @@ class RaftMapping(Mapping):
     def __init__(self) -> None:
         super().__init__("raft", "TraceRaft", frozenset({
             "RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply",
-            "InstallSnapshot", "InstallSnapshotReply"}), frozenset({"data"}))
+            "InstallSnapshot", "InstallSnapshotReply"}), frozenset({"data"}), drops_lost=True)
 
     def field(self, name: str, v: Any) -> str:
         if name == "entries":

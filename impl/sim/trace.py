@@ -16,7 +16,9 @@ Line schema (``faultlab_trace`` version 1; the first line is a header)::
 "type", "fields"}`` for a send-failure notice (the request that was not delivered),
 ``{"kind": "duplicate", "src", "dst", "type", "fields"}`` for the message a duplicate step
 copied, or absent for steps that handle nothing (a delivery lost on arrival, crash, restart,
-partition, heal, invoke...).
+partition, heal, invoke...). ``lost``, when present, lists the messages this step made sure
+will never arrive (``{"src", "dst", "type", "fields", "why"}``: lost on send or on arrival,
+dropped), so a checker can take them out of its model of the network.
 """
 
 from __future__ import annotations
@@ -58,7 +60,13 @@ class TraceRecorder:
         self._emit({"faultlab_trace": TRACE_FORMAT, "system": system, "seed": world.seed,
                     "nodes": world.servers})
         self._emit({"i": 0, "t": world.now, "step": ["init"], "states": self._states()})
+        self._lost: list[dict] = []
         world.observers.append(self)
+        world.loss_observers.append(self._on_lose)
+
+    def _on_lose(self, env: Envelope, why: str) -> None:
+        self._lost.append({"src": env.src, "dst": env.dst, "type": type(env.msg).__name__,
+                           "fields": _plain(env.received()), "why": why})
 
     def _states(self) -> dict[str, Any]:
         w = self.world
@@ -89,5 +97,7 @@ class TraceRecorder:
             env = world.in_flight[step[1]]
             line["event"] = {"kind": "duplicate", "src": env.src, "dst": env.dst,
                              "type": type(env.msg).__name__, "fields": _plain(env.received())}
+        if self._lost:
+            line["lost"], self._lost = self._lost, []
         line["states"] = self._states()
         self._emit(line)

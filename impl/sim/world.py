@@ -160,6 +160,8 @@ class World:
         self.events: list[tuple] | None = [] if log_events else None
         self.steps: list[tuple] | None = [] if record_steps else None
         self.observers: list[Callable[[World, tuple], None]] = []
+        # told of every message that will never arrive (lost on send or on arrival, dropped)
+        self.loss_observers: list[Callable[[Envelope, str], None]] = []
         self.started = False
         self._timer_ids: dict[tuple[str, str], int] = {}
         self._queue: list[tuple[int, int, int]] = []
@@ -281,6 +283,8 @@ class World:
         """A message will never arrive; a lost request is reported to its sender later."""
         self.counters.lost += 1
         self._event("lose", env.id, why)
+        for observer in self.loss_observers:
+            observer(env, why)
         if env.reply or self.incarnation[env.src] != env.src_inc or env.src in self.crashed:
             return
         delay = self.profile.unreachable_report_delay(self.rng)
@@ -660,10 +664,11 @@ class World:
     def copy(self) -> World:
         """An independent copy: stepping one never changes the other."""
         observers, self.observers = self.observers, []
+        losses, self.loss_observers = self.loss_observers, []
         try:
             dup = copy.deepcopy(self)
         finally:
-            self.observers = observers
+            self.observers, self.loss_observers = observers, losses
         return dup
 
     def __deepcopy__(self, memo: dict) -> World:
@@ -680,6 +685,7 @@ class World:
         dup.contexts = deep(self.contexts, memo)
         dup.nodes = deep(self.nodes, memo)
         dup.observers = deep(self.observers, memo)
+        dup.loss_observers = deep(self.loss_observers, memo)
         dup.incarnation = dict(self.incarnation)
         dup.crashed, dup.clients = set(self.crashed), set(self.clients)
         dup.blocked, dup.deaf, dup.slowed = set(self.blocked), set(self.deaf), dict(self.slowed)
@@ -714,7 +720,8 @@ class World:
 # World fields a copy shares (never changed by a step) or that __deepcopy__ copies itself
 _SHARED_ON_COPY = frozenset({
     "seed", "profile", "copy_messages", "now_us", "factories", "started", "_next_id",
-    "rng", "persisters", "contexts", "nodes", "observers", "incarnation", "crashed", "clients",
+    "rng", "persisters", "contexts", "nodes", "observers", "loss_observers", "incarnation",
+    "crashed", "clients",
     "blocked", "deaf", "slowed", "in_flight", "pending", "_handling", "last", "counters",
     "history", "open_calls", "_timer_ids", "_queue", "events", "steps"})
 

@@ -205,3 +205,20 @@ def test_raft_traces_with_logs_in_blocks_conform_and_reject(monkeypatch: pytest.
     st = next(s for s in rows[k]["states"].values() if s and len(s["log"]) > 4)
     st["log"][3] = [st["log"][3][0], "forged"]
     _rejected_at("raft", rows, k)
+
+
+def test_lost_messages_leave_the_bag_and_a_loss_never_sent_is_rejected(
+        raft_rows: list[dict]) -> None:
+    # the seeded run loses messages (its lines list them, and it conforms: every listed
+    # message was in the spec's bag to be dropped) ...
+    lost = [k for k, r in enumerate(raft_rows) if r.get("lost")]
+    assert lost, "the seeded unreliable run lost no message"
+    module, _ = trace_module("raft", raft_rows[0], raft_rows[1:])
+    assert "lost |->" in module
+    # ... and a line claiming the loss of a message nobody sent matches no behaviour
+    rows = copy.deepcopy(raft_rows)
+    k = lost[len(lost) // 2]
+    fake = copy.deepcopy(rows[k]["lost"][0])
+    fake["fields"]["term"] = 999
+    rows[k]["lost"].append(fake)
+    _rejected_at("raft", rows, k)
