@@ -178,6 +178,12 @@ class PBMachine(WorldMachine):
             lambda t: {"op": t[0], "key": t[1]} if t[0] == "get"
             else {"op": t[0], "key": t[1], "value": f"{t[0][0]}{n}."})
 
+    def search_workload(self) -> dict[str, list]:
+        """For bounded search: an Append then a Get on one key, and a Get from another clerk."""
+        c = sorted(self.world.clients)
+        return {c[0]: [{"op": "append", "key": "a", "value": "x."}, {"op": "get", "key": "a"}],
+                c[1]: [{"op": "get", "key": "a"}]}
+
     def _monitor(self) -> ViewMonitor:
         monitor = getattr(self, "monitor", None)
         if monitor is None or getattr(self, "monitored", None) is not self.world:

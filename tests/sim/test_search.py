@@ -7,6 +7,7 @@ import pytest
 
 from impl.cli import main
 from impl.paxos.machine import MiscountedMajorityMachine, VolatilePromiseMachine
+from impl.pb.explore import BuggyReplyBeforeAckMachine
 from impl.raft.machine import RaftMachine
 from impl.sim import message
 from impl.sim.example_register import BuggyRegisterMachine, RegisterMachine, build
@@ -53,6 +54,14 @@ def test_paxos_seeded_bugs_are_found_by_search(replays):
     assert volatile.error.startswith("AssertionError: Acceptor stability violated")
     assert any(step[0] == "crash" for step in volatile.steps)
     assert replay(load_replay(volatile.replay)).reproduced
+
+
+def test_pb_seeded_bug_is_found_by_search_with_its_observer_copied_along(replays):
+    # the view monitor is a World observer: each searched state carries its own copy
+    found = search(BuggyReplyBeforeAckMachine, max_depth=6)
+    assert found.error.startswith("AssertionError: backup behind primary")
+    assert len(found.steps) == 4  # the Append, the clerk learning the view, the primary's Put
+    assert replay(load_replay(found.replay)).reproduced
 
 
 @message
