@@ -3,6 +3,8 @@ its bounds, merges only states that behave alike, and its results replay."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from impl.cli import main
@@ -127,6 +129,11 @@ def test_copies_take_attached_monitors_along():
     m.world = w
     m.check_safety()  # the original's monitor saw none of the copy's steps
     assert w.now == 0 and dup.now >= 1.0
+    # a deep copy (what the search takes) keeps the monitor observing its own World
+    deep = copy.deepcopy(w)
+    monitor = deep.raft_monitor
+    assert monitor is not w.raft_monitor and monitor.world is deep
+    assert any(getattr(o, "__self__", None) is monitor for o in deep.observers)
 
 
 def test_search_cli_prints_the_steps_in_words_and_fails(replays, capsys):
