@@ -135,9 +135,13 @@ def run_search(args: argparse.Namespace) -> int:
     print(f"searching {cls.__module__}:{cls.__qualname__}, seed {args.seed}, faults "
           f"{', '.join(sorted(faults)) or 'none'}, up to {args.depth} steps", flush=True)
 
-    def progress(r, frontier: int) -> None:
-        print(f"  depth {r.depth:3d}: {r.states:,} states, {frontier:,} new at this depth, "
-              f"{r.elapsed:.1f}s", flush=True)
+    def progress(r, frontier: int, done: bool) -> None:
+        if done:
+            print(f"  depth {r.depth:3d}: {r.states:,} states, {frontier:,} new at this depth, "
+                  f"{r.elapsed:.1f}s", flush=True)
+        else:
+            print(f"  depth {r.depth + 1:3d} running: {r.states:,} states, {frontier:,} of the "
+                  f"previous depth's states expanded, {r.elapsed:.1f}s", flush=True)
 
     r = search(cls, seed=args.seed, faults=frozenset(faults), max_depth=args.depth,
                max_states=args.max_states, time_limit=args.time_limit, progress=progress)

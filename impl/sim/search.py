@@ -111,15 +111,18 @@ def search(
     max_states: int = 200_000,
     time_limit: float = 60.0,
     workload: dict[str, list] | None = None,
-    progress: Callable[[SearchResult, int], None] | None = None,
+    progress: Callable[[SearchResult, int, bool], None] | None = None,
+    progress_every: float = 10.0,
     save: bool = True,
 ) -> SearchResult:
     """Breadth-first search of ``cls``'s World from ``cls.build_world(seed)``.
 
     Stops at the first safety violation (then ``steps`` is a shortest failing path and
     ``replay`` its replay file), when no new state remains (``complete``), at ``max_depth``,
-    or when ``max_states`` or ``time_limit`` runs out. ``progress(result, frontier)`` is
-    called after each level. ``save=False`` writes no replay file.
+    or when ``max_states`` or ``time_limit`` runs out. ``progress(result, frontier, done)``
+    is called after each level (``done``: ``frontier`` states are new at ``result.depth``)
+    and every ``progress_every`` seconds within a long one (``done`` False: ``frontier`` of
+    the level's states are expanded so far). ``save=False`` writes no replay file.
     """
     unknown = set(faults) - set(FAULTS)
     if unknown:
@@ -154,9 +157,14 @@ def search(
     seen = {_key(probe.world)}
     frontier = [own_state()]
     result.states = 1
+    reported = started
     for depth in range(1, max_depth + 1):
         following: list[dict[str, Any]] = []
-        for state in frontier:
+        for expanded, state in enumerate(frontier):
+            if progress is not None and time.perf_counter() - reported >= progress_every:
+                reported = time.perf_counter()
+                result.elapsed = reported - started
+                progress(result, expanded, False)
             enter(state)
             for step in list(transitions(probe, work)):
                 if result.states >= max_states:
@@ -187,8 +195,9 @@ def search(
         result.depth = depth
         frontier = following
         if progress is not None:
-            result.elapsed = time.perf_counter() - started
-            progress(result, len(frontier))
+            reported = time.perf_counter()
+            result.elapsed = reported - started
+            progress(result, len(frontier), True)
         if not frontier:
             result.complete = True
             break

@@ -40,8 +40,15 @@ def test_seeded_register_bug_is_found_with_the_fewest_steps_and_replays(replays)
 
 
 def test_correct_register_has_no_violation_in_thousands_of_states(replays):
-    result = search(RegisterMachine, max_depth=8)
+    reports = []
+    result = search(RegisterMachine, max_depth=8,
+                    progress=lambda r, n, done: reports.append((r.depth, n, done)),
+                    progress_every=0.0)  # a report before every state expanded, too
     assert result.error is None and result.depth == 8
+    levels = [(depth, n) for depth, n, done in reports if done]
+    assert [depth for depth, _ in levels] == list(range(1, 9))
+    assert sum(n for _, n in levels) == result.states - 1  # every new state, level by level
+    assert any(not done for _, _, done in reports)
     assert result.states > 1_000
     again = search(RegisterMachine, max_depth=8)
     assert (again.states, again.transitions) == (result.states, result.transitions)
