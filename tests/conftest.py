@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _common = dict(
@@ -26,3 +27,10 @@ PROFILE = os.environ.get("FAULTLAB_PROFILE") or ("ci" if os.environ.get("CI") el
 if PROFILE not in ("ci", "dev", "deep"):
     raise SystemExit(f"FAULTLAB_PROFILE must be ci, dev or deep, not {PROFILE!r}")
 settings.load_profile(PROFILE)
+
+
+@pytest.fixture
+def replays(tmp_path, monkeypatch):
+    """A private folder for the replay files a test's explorations and searches write."""
+    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
+    return tmp_path

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hypothesis import Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -52,9 +53,17 @@ from hypothesis.stateful import (
 from impl.sim.network import RELIABLE
 from impl.sim.world import World
 
-__all__ = ["WorldMachine", "FAULTS", "replay_dir", "explore", "Exploration"]
+__all__ = ["WorldMachine", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
+           "NO_EXPLAIN"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
+# Hypothesis phases for tests of a machine. Finding a seeded bug is Hypothesis's job; shrinking
+# it is done faster and better by impl.sim.shrink on the replay file.
+FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
+# Everything but the explain phase, which re-runs a failing example under a tracer: slow with
+# World machines, and the replay file already says what happened.
+NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+
 SETTLE = "settle"  # the mark a teardown leaves in the World's steps
 REPLAY_FORMAT = 1
 

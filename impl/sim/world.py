@@ -679,7 +679,7 @@ class World:
         memo[id(self)] = dup
         deep = copy.deepcopy
         for k, v in self.__dict__.items():  # what a system attached (monitors): deep copies
-            dup.__dict__[k] = v if k in _SHARED_ON_COPY else deep(v, memo)
+            dup.__dict__[k] = v if k in _COPIED_BY_HAND else deep(v, memo)
         dup.rng = deep(self.rng, memo)
         dup.persisters = deep(self.persisters, memo)
         dup.contexts = deep(self.contexts, memo)
@@ -717,8 +717,8 @@ class World:
                           call=r.call, ret=r.ret) for r in self.history]
 
 
-# World fields a copy shares (never changed by a step) or that __deepcopy__ copies itself
-_SHARED_ON_COPY = frozenset({
+# World fields __deepcopy__ handles one by one (shares the immutable, copies the rest)
+_COPIED_BY_HAND = frozenset({
     "seed", "profile", "copy_messages", "now_us", "factories", "started", "_next_id",
     "rng", "persisters", "contexts", "nodes", "observers", "loss_observers", "incarnation",
     "crashed", "clients",

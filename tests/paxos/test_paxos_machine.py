@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from impl.paxos.machine import (
@@ -23,12 +23,9 @@ from impl.paxos.machine import (
     PaxosMachine,
     VolatilePromiseMachine,
 )
+from impl.sim.explore import FIND_ONLY
 from impl.sim.replay import load_replay, replay
 from impl.sim.shrink import shrink
-
-# Hypothesis only has to find the bug; impl.sim.shrink shrinks it (in milliseconds, where
-# Hypothesis's own shrinker and explain phase re-run the machine thousands of times).
-FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
 def test_paxos_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

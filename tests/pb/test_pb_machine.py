@@ -9,7 +9,7 @@ counterexample that still fails the same way.
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from impl.pb.explore import (
@@ -18,20 +18,9 @@ from impl.pb.explore import (
     BuggyReplyBeforeAckMachine,
     PBMachine,
 )
+from impl.sim.explore import FIND_ONLY, NO_EXPLAIN
 from impl.sim.replay import load_replay, replay
 from impl.sim.shrink import failure_signature, shrink
-
-# The explain phase re-runs failing examples under a tracer: slow with these machines, and
-# the replay file already says what happened.
-NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
-# For the seeded bugs Hypothesis only has to find one; impl.sim.shrink does the shrinking.
-FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
-
-
-@pytest.fixture
-def replays(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
-    return tmp_path
 
 
 def test_correct_service_survives_exploration(replays) -> None:

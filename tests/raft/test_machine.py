@@ -22,15 +22,14 @@ import json
 import time
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from impl.raft.machine import MUTANT_MACHINES, MUTANT_MACHINES5, RaftMachine, RaftMachine5
 from impl.raft.raft import BUGS
+from impl.sim.explore import FIND_ONLY
 from impl.sim.replay import load_replay, replay
 from impl.sim.shrink import failure_signature, shrink
-
-FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
 @pytest.mark.parametrize("machine", [RaftMachine, RaftMachine5], ids=["3", "5"])

@@ -50,9 +50,7 @@ def test_a_world_without_an_event_log_is_refused():
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_replay_html_of_a_search_counterexample_renders_in_chromium(tmp_path, monkeypatch,
-                                                                     capsys):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
+def test_replay_html_of_a_search_counterexample_renders_in_chromium(tmp_path, replays, capsys):
     found = search(BuggyRegisterMachine, max_depth=8)
     out = tmp_path / "run.html"
     assert main(["replay", str(found.replay), "--html", str(out)]) == 1
@@ -71,9 +69,7 @@ def test_replay_html_of_a_search_counterexample_renders_in_chromium(tmp_path, mo
     assert 'id="failure-mark"' in dom and "stale read" in dom
 
 
-def test_replay_html_to_an_unwritable_place_is_a_one_line_error(tmp_path, monkeypatch,
-                                                                 capsys):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
+def test_replay_html_to_an_unwritable_place_is_a_one_line_error(tmp_path, replays, capsys):
     found = search(BuggyRegisterMachine, max_depth=8)
     code = main(["replay", str(found.replay), "--html", str(tmp_path / "no" / "such" / "x.html")])
     assert code != 0

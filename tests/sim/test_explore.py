@@ -6,25 +6,14 @@ import json
 import re
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from impl.cli import main
 from impl.sim.example_register import BuggyRegisterMachine, RegisterMachine
+from impl.sim.explore import FIND_ONLY, NO_EXPLAIN
 from impl.sim.replay import load_replay, replay
 from impl.sim.shrink import failure_signature, shrink
-
-# The explain phase re-runs failing examples under a tracer: slow, and the replay file
-# already says what happened.
-NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
-# Finding is Hypothesis's job; shrinking is done faster and better by impl.sim.shrink.
-FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
-
-
-@pytest.fixture
-def replays(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
-    return tmp_path
 
 
 def test_correct_register_survives_exploration(replays):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from impl.cli import main
 from impl.paxos.machine import MiscountedMajorityMachine, VolatilePromiseMachine
 from impl.pb.explore import BuggyReplyBeforeAckMachine
@@ -18,12 +16,6 @@ from impl.sim.node import Node
 from impl.sim.replay import load_replay, replay
 from impl.sim.search import _key, search
 from impl.sim.world import World
-
-
-@pytest.fixture
-def replays(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
-    return tmp_path
 
 
 def test_seeded_register_bug_is_found_with_the_fewest_steps_and_replays(replays):
