@@ -20,12 +20,13 @@ from impl.sim.world import World
 
 def test_seeded_register_bug_is_found_with_the_fewest_steps_and_replays(replays):
     found = search(BuggyRegisterMachine, max_depth=10)
-    assert found.verdict == "violation" and found.error.startswith("AssertionError: stale read")
+    assert found.verdict == "violation" and found.error.startswith(
+        "AssertionError: stale read"), found  # a SearchResult shows its seed and faults
     # write, its delivery, the early WriteOk, a read, the Read to the stale backup, its
     # answer: six steps, and breadth-first order guarantees none shorter exists ...
-    assert len(found.steps) == 6, found.steps
+    assert len(found.steps) == 6, found
     shorter = search(BuggyRegisterMachine, max_depth=5)
-    assert shorter.error is None and shorter.depth == 5 and not shorter.complete
+    assert shorter.error is None and shorter.depth == 5 and not shorter.complete, shorter
     # ... and the replay file written for it fails the same way at the same step
     outcome = replay(load_replay(found.replay))
     assert outcome.reproduced and outcome.steps_applied == 6 and not outcome.in_end_checks
@@ -36,7 +37,7 @@ def test_correct_register_has_no_violation_in_thousands_of_states(replays):
     result = search(RegisterMachine, max_depth=8,
                     progress=lambda r, n, done: reports.append((r.depth, n, done)),
                     progress_every=0.0)  # a report before every state expanded, too
-    assert result.error is None and result.depth == 8
+    assert result.error is None and result.depth == 8, result
     levels = [(depth, n) for depth, n, done in reports if done]
     assert [depth for depth, _ in levels] == list(range(1, 9))
     assert sum(n for _, n in levels) == result.states - 1  # every new state, level by level
@@ -49,17 +50,18 @@ def test_correct_register_has_no_violation_in_thousands_of_states(replays):
 
 def test_paxos_seeded_bugs_are_found_by_search(replays):
     majority = search(MiscountedMajorityMachine, max_depth=6)
-    assert majority.error.startswith("AssertionError: Agreement violated")
+    assert (majority.error or "").startswith("AssertionError: Agreement violated"), majority
     assert len(majority.steps) == 4  # two starts, each proposer's own prepare: decided twice
     volatile = search(VolatilePromiseMachine, max_depth=6, faults={"crash"})
-    assert volatile.error.startswith("AssertionError: Acceptor stability violated")
+    assert (volatile.error or "").startswith("AssertionError: Acceptor stability violated"), \
+        volatile
     assert any(step[0] == "crash" for step in volatile.steps)
     assert replay(load_replay(volatile.replay)).reproduced
 
 
 def test_pb_seeded_bug_is_found_by_search(replays):
     found = search(BuggyReplyBeforeAckMachine, max_depth=6)
-    assert found.error.startswith("AssertionError: backup behind primary")
+    assert (found.error or "").startswith("AssertionError: backup behind primary"), found
     assert len(found.steps) == 4  # the Append, the clerk learning the view, the primary's Put
     assert replay(load_replay(found.replay)).reproduced
 
@@ -97,12 +99,12 @@ class RingMachine(WorldMachine):
 def test_a_finite_system_is_searched_completely():
     result = search(RingMachine, max_depth=50)
     # four deliveries in a row, one state after each: nothing else is ever enabled
-    assert result.complete and result.verdict == "exhausted"
+    assert result.complete and result.verdict == "exhausted", result
     assert (result.states, result.depth) == (5, 5)
     # dropping adds, after 0..3 hops, the state where the token was lost and the one where
     # its sender was told so (the send-failure notice fired): 5 + 4 + 4
     lossy = search(RingMachine, max_depth=50, faults={"drop"})
-    assert lossy.complete and (lossy.states, lossy.depth) == (13, 6)
+    assert lossy.complete and (lossy.states, lossy.depth) == (13, 6), lossy
 
 
 def test_states_merge_only_with_equal_histories():
