@@ -25,11 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from checker.formats import load_history  # noqa: E402
-from checker.history import Operation  # noqa: E402
-from checker.linearizability import DEFAULT_PRUNING, Pruning, Verdict, check  # noqa: E402
+from faultlab.checker.formats import load_history  # noqa: E402
+from faultlab.checker.history import Operation  # noqa: E402
+from faultlab.checker.linearizability import DEFAULT_PRUNING, Pruning, Verdict, check  # noqa: E402
 
 PORCUPINE_TOTAL = 0.85
 PORCUPINE = {"jepsen/etcd_002.log": 0.285, "kv/c50-ok.txt": 0.162}

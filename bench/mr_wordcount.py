@@ -27,10 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from impl.mr.corpus import generate_corpus  # noqa: E402
-from impl.mr.files import output_lines  # noqa: E402
+from faultlab.mr.corpus import generate_corpus  # noqa: E402
+from faultlab.mr.files import output_lines  # noqa: E402
 
 
 def timed(cmd: list[str] | str, **kwargs) -> tuple[float, float]:
@@ -68,8 +67,8 @@ def main() -> int:
     total = sum(Path(f).stat().st_size for f in files)
     print(f"input: {len(files)} files, {total / 1e6:.1f} MB in {inputs} "
           f"(ready in {time.perf_counter() - t0:.1f}s)")
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    py = [sys.executable, "-m", "impl.mr.cli"]
+    env = dict(os.environ)
+    py = [sys.executable, "-m", "faultlab.mr.cli"]
     seq_out, mr_out, sh_out = work / "sequential.txt", work / "mr", work / "shell.txt"
     quiet = {"env": env, "stdout": subprocess.DEVNULL}
     results: dict[str, list[tuple[float, float]]] = {"sequential": [], "mr": [], "shell": []}

@@ -8,17 +8,12 @@ Hypothesis steps per second of the Paxos state machine.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from faultlab.paxos.harness import Tester  # noqa: E402
+from faultlab.paxos.machine import PaxosMachine  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
-
-from impl.paxos.harness import Tester  # noqa: E402
-from impl.paxos.machine import PaxosMachine  # noqa: E402
 
 
 def agreements(n: int, *, contended: bool, unreliable: bool) -> tuple[float, float, float]:

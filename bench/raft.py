@@ -1,6 +1,6 @@
 """Raft throughput in simulation: committed entries per wall second, Hypothesis steps/s.
 
-Run: ``PYTHONPATH=. python bench/raft.py [--seconds N]``. Prints one line per figure:
+Run: ``python bench/raft.py [--seconds N]``. Prints one line per figure:
 
 * closed loop: 3 and 5 servers on the reliable network, one client that proposes the next
   command as soon as the previous one is applied everywhere (latency-bound);
@@ -16,18 +16,14 @@ import argparse
 import dataclasses
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from faultlab.raft.checks import Applier, SafetyMonitor  # noqa: E402
+from faultlab.raft.machine import RaftMachine, RaftMachine5  # noqa: E402
+from faultlab.raft.raft import LEADER  # noqa: E402
+from faultlab.raft.server import build_cluster, server_names  # noqa: E402
+from faultlab.sim.network import RELIABLE, UNRELIABLE  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
-
-from impl.raft.checks import Applier, SafetyMonitor  # noqa: E402
-from impl.raft.machine import RaftMachine, RaftMachine5  # noqa: E402
-from impl.raft.raft import LEADER  # noqa: E402
-from impl.raft.server import build_cluster, server_names  # noqa: E402
-from impl.sim.network import RELIABLE, UNRELIABLE  # noqa: E402
 
 
 def _cluster(n: int, unreliable: bool, monitor: bool):

@@ -1,6 +1,6 @@
 """Runtime throughput: deliveries per second under the seeded scheduler, Hypothesis rule
 steps per second, and bounded-search states per second, on the example register protocol
-(impl/sim/example_register.py).
+(impl/tools/example_register.py).
 
     python bench/sim_throughput.py [--seconds S]
 
@@ -16,16 +16,12 @@ import argparse
 import heapq
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from faultlab.sim import RELIABLE, UNRELIABLE  # noqa: E402
+from faultlab.tools.example_register import RegisterMachine, build  # noqa: E402
+from faultlab.tools.workload import run_workload  # noqa: E402
 from hypothesis import Phase, settings  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
-
-from impl.sim import RELIABLE, UNRELIABLE  # noqa: E402
-from impl.sim.example_register import RegisterMachine, build  # noqa: E402
-from impl.sim.workload import run_workload  # noqa: E402
 
 DELIVERIES_TARGET = 50_000
 STEPS_TARGET = 2_000
@@ -84,7 +80,7 @@ def hypothesis_steps(examples: int) -> float:
 def search_states(seconds: float) -> float:
     """Distinct states/s of the bounded search (a World copy, a step, a fingerprint and the
     safety check per state) on the correct register."""
-    from impl.sim.search import search
+    from faultlab.tools.search import search
 
     result = search(RegisterMachine, max_depth=40, time_limit=seconds)
     return result.states / result.elapsed

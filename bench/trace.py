@@ -19,14 +19,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "spec"))
 
+from faultlab.checker.tla.cli import spec_check  # noqa: E402
+from faultlab.checker.tla.runner import find_jar, tlc_unavailable_reason  # noqa: E402
+from faultlab.checker.tla.trace import check_trace, read_trace, trace_module  # noqa: E402
 from traces import paxos_trace, raft_trace  # noqa: E402
-
-from checker.tla.cli import spec_check  # noqa: E402
-from checker.tla.runner import find_jar, tlc_unavailable_reason  # noqa: E402
-from checker.tla.trace import check_trace, read_trace, trace_module  # noqa: E402
 
 
 def bench_traces(seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""``python -m checker FILE ...``: check histories from the command line."""
+"""``python -m faultlab.checker FILE ...``: check histories from the command line."""
 
 import sys
 

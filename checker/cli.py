@@ -1,4 +1,4 @@
-"""Command line: ``faultlab check FILE`` (via ``register``) or ``python -m checker FILE``.
+"""Command line: ``faultlab check FILE`` (via ``register``) or ``python -m faultlab.checker FILE``.
 
 Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out), 3 bad input.
 User mistakes print one line naming the file (and line) and the problem, never a traceback.
@@ -58,8 +58,8 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: ``python -m checker FILE [options]``."""
-    p = argparse.ArgumentParser(prog="python -m checker", description=_DESCRIPTION)
+    """Standalone entry point: ``python -m faultlab.checker FILE [options]``."""
+    p = argparse.ArgumentParser(prog="python -m faultlab.checker", description=_DESCRIPTION)
     _add_arguments(p)
     _exit_3_on_usage_errors(p)
     args = p.parse_args(argv)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _fail(args: argparse.Namespace, where: str | None, message: str) -> int:
     """One line on stderr, prefixed like argparse's own errors (``faultlab: error: ...``)."""
-    prog = getattr(args, "prog", "python -m checker")
+    prog = getattr(args, "prog", "python -m faultlab.checker")
     print(f"{prog}: error: {where}: {message}" if where else f"{prog}: error: {message}",
           file=sys.stderr)
     return EXIT_BAD_INPUT

@@ -13,16 +13,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from impl.errors import UserError
+from faultlab.errors import UserError
 
 __all__ = ["main", "UserError", "build_parser"]
 
 COMMAND_MODULES = (
-    "impl.demo",
-    "impl.sim.cli",
-    "checker.cli",
-    "impl.mr.cli",
-    "checker.tla.cli",
+    "faultlab.demo",
+    "faultlab.tools.cli",
+    "faultlab.checker.cli",
+    "faultlab.mr.cli",
+    "faultlab.checker.tla.cli",
 )
 
 

@@ -29,11 +29,12 @@ class DemoRow:
 def _register_demo(seed: int) -> list[DemoRow]:
     """The runtime's example protocol: the correct register, then its seeded bug, each
     history audited by the linearizability checker."""
-    from checker.linearizability import Verdict, check
-    from checker.models import Register
-    from impl.sim import UNRELIABLE
-    from impl.sim.example_register import build
-    from impl.sim.workload import run_workload
+    from faultlab.checker.linearizability import Verdict, check
+    from faultlab.checker.models import Register
+    from faultlab.sim import UNRELIABLE
+    from faultlab.tools.example_register import build
+    from faultlab.tools.history import operations
+    from faultlab.tools.workload import run_workload
 
     def one_run(run_seed: int, bug: bool) -> tuple:
         world = build(run_seed, clerks=3, ack_before_replicate=bug, profile=UNRELIABLE)
@@ -44,7 +45,7 @@ def _register_demo(seed: int) -> list[DemoRow]:
                     else {"op": "read"})
 
         done = run_workload(world, sorted(world.clients), next_input, 40, 60.0)
-        return world, done, check(world.operations(), Register(""), timeout=10).verdict
+        return world, done, check(operations(world), Register(""), timeout=10).verdict
 
     world, done, verdict = one_run(seed, False)
     c = world.counters
@@ -71,8 +72,8 @@ def _register_demo(seed: int) -> list[DemoRow]:
 
 def _register_search_row(seed: int) -> DemoRow:
     """The same seeded bug by bounded exhaustive search: the shortest failing run."""
-    from impl.sim.example_register import BuggyRegisterMachine
-    from impl.sim.search import search
+    from faultlab.tools.example_register import BuggyRegisterMachine
+    from faultlab.tools.search import search
 
     r = search(BuggyRegisterMachine, seed=seed, max_depth=10, save=False)
     return DemoRow(
@@ -100,10 +101,10 @@ def _lazy(module: str) -> Callable[[int], list[DemoRow]]:
 
 DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("register", _register_demo),
-    ("pb", _lazy("impl.pb.demo")),
-    ("paxos", _lazy("impl.paxos.demo")),
-    ("mr", _lazy("impl.mr.demo")),
-    ("raft", _lazy("impl.raft.demo")),
+    ("pb", _lazy("faultlab.pb.demo")),
+    ("paxos", _lazy("faultlab.paxos.demo")),
+    ("mr", _lazy("faultlab.mr.demo")),
+    ("raft", _lazy("faultlab.raft.demo")),
 ]
 
 

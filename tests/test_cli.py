@@ -7,12 +7,11 @@ import subprocess
 import sys
 
 import pytest
-
-from impl.cli import main
+from faultlab.cli import main
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "impl.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "faultlab.cli", *args], capture_output=True,
                           text=True, timeout=300)
 
 
@@ -58,9 +57,9 @@ def test_demo_prints_its_seed_and_is_deterministic():
 
 
 def test_every_listed_machine_loads():
-    from impl.machines import MACHINES
-    from impl.sim.explore import WorldMachine
-    from impl.sim.replay import _machine_class
+    from faultlab.tools.explore import WorldMachine
+    from faultlab.tools.machines import MACHINES
+    from faultlab.tools.replay import _machine_class
 
     for name, (spec, _why) in MACHINES.items():
         assert issubclass(_machine_class(spec), WorldMachine), name

@@ -4,7 +4,7 @@ Schema, version 1 (UTF-8, one JSON object per line, blank lines ignored):
 
 * Line 1, the header: ``{"faultlab_history": 1, "model": "kv", ...}``. ``faultlab_history``
   is the schema version (an integer; readers refuse versions they do not know). ``model``
-  (optional) names the model the history is meant for (see ``checker.models.MODELS``). Any
+  (optional) names the model the history is meant for (see ``faultlab.checker.models.MODELS``). Any
   other keys (``"source"``, ``"seed"``, ...) are free-form and kept in the header dict.
 * Every later line, one operation::
 

@@ -4,8 +4,8 @@ Standard library only (TLC itself is an optional jar run by subprocess); nothing
 imports ``impl``. See ``spec/README.md`` for the specs and the state mapping.
 """
 
-from checker.tla.errors import TLAError, TLCUnavailable
-from checker.tla.runner import TLCResult, find_jar, run_tlc, tlc_unavailable_reason
+from faultlab.checker.tla.errors import TLAError, TLCUnavailable
+from faultlab.checker.tla.runner import TLCResult, find_jar, run_tlc, tlc_unavailable_reason
 
 __all__ = ["TLAError", "TLCUnavailable", "TLCResult", "find_jar", "run_tlc",
            "tlc_unavailable_reason"]

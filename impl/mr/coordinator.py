@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from impl.mr.protocol import EXIT, MAP, REDUCE, WAIT, MrAskTask, MrReport, MrReportAck, MrTask
-from impl.sim.node import Node
+from faultlab.mr.protocol import EXIT, MAP, REDUCE, WAIT, MrAskTask, MrReport, MrReportAck, MrTask
+from faultlab.sim.node import Node
 
 __all__ = ["Coordinator", "TaskState", "IDLE", "IN_PROGRESS", "DONE"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from impl.demo import DemoRow
-from impl.mr.corpus import generate_corpus
-from impl.mr.files import output_lines
-from impl.mr.sequential import reference_lines
-from impl.mr.simulate import build_job, run_job
-from impl.sim.network import UNRELIABLE
+from faultlab.demo import DemoRow
+from faultlab.mr.corpus import generate_corpus
+from faultlab.mr.files import output_lines
+from faultlab.mr.sequential import reference_lines
+from faultlab.mr.simulate import build_job, run_job
+from faultlab.sim.network import UNRELIABLE
 
 __all__ = ["demo"]
 

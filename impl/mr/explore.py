@@ -6,7 +6,7 @@ then starts the job over: the labs' coordinator keeps no state across crashes). 
 step the file discipline must hold; once healed, the job must finish with exactly the
 sequential reference's output::
 
-    faultlab explore impl.mr.explore:MapReduceMachine
+    faultlab explore faultlab.mr.explore:MapReduceMachine
 
 Invariants checked after every step:
 
@@ -29,18 +29,17 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
+from faultlab.mr.coordinator import DONE, Coordinator
+from faultlab.mr.corpus import generate_corpus
+from faultlab.mr.files import bucket, format_output, intermediate_name, output_lines, output_name
+from faultlab.mr.sequential import run_sequential
+from faultlab.mr.simulate import SimJob, build_job
+from faultlab.mr.worker import COORDINATOR
+from faultlab.sim.network import ADVERSARIAL
+from faultlab.sim.world import World
+from faultlab.tools.explore import WorldMachine
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
-
-from impl.mr.coordinator import DONE, Coordinator
-from impl.mr.corpus import generate_corpus
-from impl.mr.files import bucket, format_output, intermediate_name, output_lines, output_name
-from impl.mr.sequential import run_sequential
-from impl.mr.simulate import SimJob, build_job
-from impl.mr.worker import COORDINATOR
-from impl.sim.explore import WorldMachine
-from impl.sim.network import ADVERSARIAL
-from impl.sim.world import World
 
 __all__ = ["MapReduceMachine"]
 

@@ -1,6 +1,6 @@
 """MapReduce as real processes: one coordinator and any number of workers on one machine.
 
-They run the simulated nodes unchanged on the real transport (:mod:`impl.sim.realnet`):
+They run the simulated nodes unchanged on the real transport (:mod:`faultlab.sim.realnet`):
 UNIX sockets in a small folder of their own, a shared work folder for the files, real timers.
 The socket folder is derived from the work folder, so ``faultlab mr coordinator`` and
 ``faultlab mr worker`` started on the same folder find each other, as the labs' processes
@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from impl.mr.app import App
-from impl.mr.coordinator import Coordinator
-from impl.mr.worker import COORDINATOR, Worker
+from faultlab.mr.app import App
+from faultlab.mr.coordinator import Coordinator
+from faultlab.mr.worker import COORDINATOR, Worker
 
 __all__ = ["socket_dir", "addresses", "claim_slot", "run_coordinator", "run_worker",
            "MAX_WORKERS", "SlotError"]
@@ -90,7 +90,7 @@ def run_coordinator(
     timeout: float | None = None,
 ) -> Coordinator:
     """Serve one job until it is done (and ``linger`` seconds more); returns the node."""
-    from impl.sim.realnet import run_node
+    from faultlab.sim.realnet import run_node
 
     sockets = socket_dir(workdir)
     with open(sockets / "coordinator.lock", "w") as lock:
@@ -121,7 +121,7 @@ def run_worker(
 
     An app that calls ``ctx.exit(code)`` ends the process at once with that code, as the
     labs' crash app does with ``os.Exit(1)``."""
-    from impl.sim.realnet import run_node
+    from faultlab.sim.realnet import run_node
 
     sockets = socket_dir(workdir)
     name, lock = claim_slot(sockets, name)

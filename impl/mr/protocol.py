@@ -7,7 +7,7 @@ request or reply costs a retry, never a second task: the coordinator answers a r
 
 from __future__ import annotations
 
-from impl.sim.messages import message
+from faultlab.sim.messages import message
 
 __all__ = ["MAP", "REDUCE", "WAIT", "EXIT", "MrAskTask", "MrTask", "MrReport", "MrReportAck"]
 

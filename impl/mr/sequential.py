@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from impl.mr.app import (
+from faultlab.mr.app import (
     App,
     AppContext,
     AppError,
@@ -21,7 +21,7 @@ from impl.mr.app import (
     cycle_collector_paused,
     load_app,
 )
-from impl.mr.files import atomic_write, format_output
+from faultlab.mr.files import atomic_write, format_output
 
 __all__ = ["run_sequential", "reference_lines"]
 

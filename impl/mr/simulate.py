@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from impl.mr.app import App, load_app
-from impl.mr.coordinator import Coordinator
-from impl.mr.worker import COORDINATOR, Worker
-from impl.sim.network import RELIABLE, NetworkProfile
-from impl.sim.world import World
+from faultlab.mr.app import App, load_app
+from faultlab.mr.coordinator import Coordinator
+from faultlab.mr.worker import COORDINATOR, Worker
+from faultlab.sim.network import RELIABLE, NetworkProfile
+from faultlab.sim.world import World
 
 __all__ = ["SimJob", "JobRun", "build_job", "run_job", "LAB_TIMEOUT"]
 

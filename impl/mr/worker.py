@@ -3,7 +3,7 @@
 A map task reads its input file, calls the app's ``map`` and writes ``n_reduce``
 intermediate files; a reduce task merges its bucket from every map task, calls ``reduce`` on
 each key in sorted order and writes ``mr-out-Y``. Files are always renamed into place
-(:mod:`impl.mr.files`). The task runs as a generator: an app that waits yields a sleep, the
+(:mod:`faultlab.mr.files`). The task runs as a generator: an app that waits yields a sleep, the
 worker arms a timer and resumes it when the timer fires, so a simulated worker "runs" for
 virtual seconds while other nodes act, and a real one does the same on real timers.
 
@@ -20,16 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from impl.mr.app import App, AppContext, Step, WorkerExit, cycle_collector_paused, load_app
-from impl.mr.files import (
+from faultlab.mr.app import App, AppContext, Step, WorkerExit, cycle_collector_paused, load_app
+from faultlab.mr.files import (
     atomic_write,
     format_output,
     output_name,
     read_reduce_input,
     write_map_output,
 )
-from impl.mr.protocol import EXIT, MAP, REDUCE, WAIT, MrAskTask, MrReport, MrReportAck, MrTask
-from impl.sim.node import Node
+from faultlab.mr.protocol import EXIT, MAP, REDUCE, WAIT, MrAskTask, MrReport, MrReportAck, MrTask
+from faultlab.sim.node import Node
 
 __all__ = ["Worker", "COORDINATOR"]
 

@@ -1,4 +1,4 @@
-"""impl.paxos: multi-instance Paxos (the 2015 lab's library) and a replicated log on it.
+"""faultlab.paxos: multi-instance Paxos (the 2015 lab's library) and a replicated log on it.
 
 Read in this order: :mod:`.messages`, :mod:`.acceptor`, :mod:`.proposer`, :mod:`.learner`
 (the three roles of "Paxos Made Simple"), :mod:`.peer` (the library interface, forgetting,
@@ -7,6 +7,6 @@ the key/value service), :mod:`.harness` (worlds and the lab tester), :mod:`.mach
 Hypothesis state machine and its seeded bugs). See ``README.md``.
 """
 
-from impl.paxos.peer import Fate, Paxos
+from faultlab.paxos.peer import Fate, Paxos
 
 __all__ = ["Fate", "Paxos"]

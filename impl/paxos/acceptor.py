@@ -10,7 +10,7 @@ accepted (``accepted``) and the value accepted with it. It answers
 
 Safety rests on the acceptor never answering from a state older than one it answered from
 before, so every change is written to the persister *before* the reply leaves (the host
-:class:`~impl.paxos.peer.Paxos` saves, then replies). The 2015 lab kept this in memory only;
+:class:`~faultlab.paxos.peer.Paxos` saves, then replies). The 2015 lab kept this in memory only;
 here a crashed and restarted acceptor remembers its promises.
 
 Seeded bug ``volatile_promise``: promises made in phase 1 are not written to the persister
@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from impl.paxos.messages import OK, REJECT
+from faultlab.paxos.messages import OK, REJECT
 
 if TYPE_CHECKING:
-    from impl.paxos.peer import Paxos
+    from faultlab.paxos.peer import Paxos
 
 __all__ = ["Acceptor", "AcceptorInstance"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import random
 
-from impl.demo import DemoRow
-from impl.paxos.harness import Tester
-from impl.paxos.machine import MiscountedMajorityMachine, PaxosMachine
-from impl.sim.explore import explore
-from impl.sim.replay import load_replay
-from impl.sim.shrink import shrink
+from faultlab.demo import DemoRow
+from faultlab.paxos.harness import Tester
+from faultlab.paxos.machine import MiscountedMajorityMachine, PaxosMachine
+from faultlab.tools.explore import explore
+from faultlab.tools.replay import load_replay
+from faultlab.tools.shrink import shrink
 
 __all__ = ["demo"]
 

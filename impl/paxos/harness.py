@@ -26,11 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from impl.paxos.node import AppClerk, PaxosNode
-from impl.paxos.peer import Fate, Paxos
-from impl.sim.network import ADVERSARIAL, RELIABLE, NetworkProfile
-from impl.sim.trace import TraceRecorder
-from impl.sim.world import World
+from faultlab.paxos.node import AppClerk, PaxosNode
+from faultlab.paxos.peer import Fate, Paxos
+from faultlab.sim.network import ADVERSARIAL, RELIABLE, NetworkProfile
+from faultlab.sim.world import World
+from faultlab.tools.trace import TraceRecorder
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Tester", "build", "peer_names",
            "attach_trace"]

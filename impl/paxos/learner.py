@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from impl.paxos.messages import PaxosDecided, PaxosDecidedAck
+from faultlab.paxos.messages import PaxosDecided, PaxosDecidedAck
 
 if TYPE_CHECKING:
-    from impl.paxos.peer import Paxos
+    from faultlab.paxos.peer import Paxos
 
 __all__ = ["Learner", "ANNOUNCE_TIMER"]
 

@@ -2,7 +2,7 @@
 
 Log index ``i`` (from 1, as in Raft) is Paxos instance ``i - 1``. A service embeds one
 :class:`PaxosLog` in its server node exactly as it would embed Raft (see
-:mod:`impl.consensus`):
+:mod:`faultlab.consensus`):
 
 * ``start(command) -> (index, term, True)`` proposes ``command`` in the first instance this
   peer knows to be free. Every peer may propose (``is_leader`` is always True). ``term`` is
@@ -34,10 +34,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from impl.consensus import ApplyMsg
-from impl.paxos.peer import Fate, Paxos
-from impl.sim import codec
-from impl.sim.node import Context
+from faultlab.consensus import ApplyMsg
+from faultlab.paxos.peer import Fate, Paxos
+from faultlab.sim import codec
+from faultlab.sim.node import Context
 
 __all__ = ["PaxosLog", "LogEntry", "NOOP", "LOG_TIMER"]
 

@@ -1,7 +1,7 @@
 """The adversarial exploration of Paxos: a Hypothesis state machine over a World of peers.
 
 Three peers (p0..p2) and three application clerks (c0..c2) on the ADVERSARIAL network.
-Hypothesis chooses every step (the generic rules of :class:`~impl.sim.explore.WorldMachine`
+Hypothesis chooses every step (the generic rules of :class:`~faultlab.tools.explore.WorldMachine`
 plus ``reboot``, a crash immediately followed by a restart): clerks ask random peers to
 ``start`` instances 0..2 with fresh values or to call ``done``, and messages are delivered,
 dropped, duplicated and reordered, peers crash and restart, the network splits.
@@ -30,15 +30,14 @@ import os
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from faultlab.paxos.harness import attach_trace, build
+from faultlab.paxos.node import PaxosNode
+from faultlab.paxos.peer import Fate, Paxos
+from faultlab.sim.network import ADVERSARIAL
+from faultlab.sim.world import World
+from faultlab.tools.explore import WorldMachine
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
-
-from impl.paxos.harness import attach_trace, build
-from impl.paxos.node import PaxosNode
-from impl.paxos.peer import Fate, Paxos
-from impl.sim.explore import WorldMachine
-from impl.sim.network import ADVERSARIAL
-from impl.sim.world import World
 
 __all__ = ["PaxosMachine", "FivePeerMachine", "VolatilePromiseMachine", "IgnoreAcceptedMachine",
            "MiscountedMajorityMachine"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.sim.messages import message
+from faultlab.sim.messages import message
 
 __all__ = [
     "OK", "REJECT", "DECIDED", "FORGOTTEN",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from impl.paxos.peer import Paxos
-from impl.sim.messages import message
-from impl.sim.node import ClientNode, Node
+from faultlab.paxos.peer import Paxos
+from faultlab.sim.messages import message
+from faultlab.sim.node import ClientNode, Node
 
 __all__ = ["PaxosNode", "AppClerk", "AppStart", "AppDone", "AppOk"]
 

@@ -1,7 +1,7 @@
 """One Paxos peer: the 2015 library interface over a proposer, an acceptor and a learner.
 
-:class:`Paxos` is a component, not a node: a host node (:class:`~impl.paxos.node.PaxosNode`,
-or a replicated service through :class:`~impl.paxos.log.PaxosLog`) creates it in
+:class:`Paxos` is a component, not a node: a host node (:class:`~faultlab.paxos.node.PaxosNode`,
+or a replicated service through :class:`~faultlab.paxos.log.PaxosLog`) creates it in
 ``on_start`` with its context and forwards messages, timers and send failures to it; the
 ``on_*`` methods return False for events that are not Paxos's. Timer names start with
 ``paxos:``. The application interface is the lab's:
@@ -45,9 +45,9 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from impl.paxos.acceptor import Acceptor
-from impl.paxos.learner import ANNOUNCE_TIMER, Learner
-from impl.paxos.messages import (
+from faultlab.paxos.acceptor import Acceptor
+from faultlab.paxos.learner import ANNOUNCE_TIMER, Learner
+from faultlab.paxos.messages import (
     DECIDED,
     FORGOTTEN,
     PAXOS_MESSAGES,
@@ -58,10 +58,10 @@ from impl.paxos.messages import (
     PaxosPrepare,
     PaxosPrepareReply,
 )
-from impl.paxos.proposer import Proposer
-from impl.sim import codec
-from impl.sim.messages import is_reply
-from impl.sim.node import Context
+from faultlab.paxos.proposer import Proposer
+from faultlab.sim import codec
+from faultlab.sim.messages import is_reply
+from faultlab.sim.node import Context
 
 __all__ = ["Paxos", "Fate", "FORMAT"]
 

@@ -17,7 +17,7 @@ reply saying the instance is already decided ends the proposal at once. The valu
 started instance was proposed with is persisted, so a restarted peer resumes its proposals.
 
 Seeded bugs: ``ignore_accepted`` proposes its own value even when a promise reports an
-accepted one; ``miscount_majority`` (in :class:`~impl.paxos.peer.Paxos`) uses
+accepted one; ``miscount_majority`` (in :class:`~faultlab.paxos.peer.Paxos`) uses
 ``npeers // 2`` as the majority.
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from impl.paxos.messages import (
+from faultlab.paxos.messages import (
     DECIDED,
     FORGOTTEN,
     OK,
@@ -37,7 +37,7 @@ from impl.paxos.messages import (
 )
 
 if TYPE_CHECKING:
-    from impl.paxos.peer import Paxos
+    from faultlab.paxos.peer import Paxos
 
 __all__ = ["Proposer", "Proposal", "timer_name"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.pb.common import (
+from faultlab.pb.common import (
     CLERK_RETRY,
     OK,
     VIEWSERVICE,
@@ -30,7 +30,7 @@ from impl.pb.common import (
     VSPingReply,
     VSViewReply,
 )
-from impl.sim.node import ClientNode
+from faultlab.sim.node import ClientNode
 
 __all__ = ["Clerk", "ViewClerk"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from impl.pb.clerk import Clerk, ViewClerk
-from impl.pb.common import CLERK_RETRY, VIEWSERVICE, View
-from impl.pb.server import PBServer
-from impl.pb.viewservice import ViewServer
-from impl.sim.network import RELIABLE, UNRELIABLE, NetworkProfile
-from impl.sim.world import World
+from faultlab.pb.clerk import Clerk, ViewClerk
+from faultlab.pb.common import CLERK_RETRY, VIEWSERVICE, View
+from faultlab.pb.server import PBServer
+from faultlab.pb.viewservice import ViewServer
+from faultlab.sim.network import RELIABLE, UNRELIABLE, NetworkProfile
+from faultlab.sim.world import World
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Bugs", "build", "add_server", "add_clerk",
            "add_view_clerk", "vs_view", "server"]

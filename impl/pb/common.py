@@ -7,7 +7,7 @@ systems have their own ``Get`` and ``PutAppend``.
 
 from __future__ import annotations
 
-from impl.sim.messages import message
+from faultlab.sim.messages import message
 
 __all__ = [
     "PING_INTERVAL", "DEAD_PINGS", "CLERK_RETRY", "PEER_RETRY", "VIEWSERVICE",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import random
 
-from checker.linearizability import Verdict, check
-from impl.demo import DemoRow
-from impl.pb.cluster import UNRELIABLE_2015, Bugs, build, vs_view
-from impl.pb.explore import backup_behind
-from impl.sim.workload import run_workload
-from impl.sim.world import World
+from faultlab.checker.linearizability import Verdict, check
+from faultlab.demo import DemoRow
+from faultlab.pb.cluster import UNRELIABLE_2015, Bugs, build, vs_view
+from faultlab.pb.explore import backup_behind
+from faultlab.sim.world import World
+from faultlab.tools.history import operations
+from faultlab.tools.workload import run_workload
 
 __all__ = ["demo"]
 
@@ -58,7 +59,7 @@ def _run(seed: int, bugs: Bugs) -> tuple[World, list[str]]:
 
 def demo(seed: int) -> list[DemoRow]:
     world, violations = _run(seed, Bugs())
-    result = check(world.operations(), "kv", timeout=5.0)
+    result = check(operations(world), "kv", timeout=5.0)
     done = sum(1 for r in world.history if r.done)
     ok = result.verdict is not Verdict.ILLEGAL and not violations
     rows = [DemoRow(

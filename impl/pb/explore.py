@@ -1,6 +1,6 @@
 """The Hypothesis state machine that attacks the primary/backup service.
 
-Hypothesis chooses every step (see :class:`impl.sim.explore.WorldMachine`): deliver, drop or
+Hypothesis chooses every step (see :class:`faultlab.tools.explore.WorldMachine`): deliver, drop or
 duplicate a message, fire a timer (pings, viewservice ticks, retries: this is how virtual
 time passes), crash and restart pbservice servers (the viewservice, like the lab's, never
 fails), partition any of the viewservice, the servers and the clerks into two sides, isolate
@@ -37,17 +37,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from faultlab.checker.linearizability import Verdict, check
+from faultlab.pb.cluster import Bugs, build, vs_view
+from faultlab.pb.common import OK, VIEWSERVICE, PBReply, View, VSPing
+from faultlab.pb.server import PBServer
+from faultlab.sim.network import ADVERSARIAL
+from faultlab.sim.world import CallTimeout, Envelope, World
+from faultlab.tools.explore import WorldMachine, _pick
+from faultlab.tools.history import operations
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
-
-from checker.linearizability import Verdict, check
-from impl.pb.cluster import Bugs, build, vs_view
-from impl.pb.common import OK, VIEWSERVICE, PBReply, View, VSPing
-from impl.pb.server import PBServer
-from impl.sim.explore import WorldMachine, _pick
-from impl.sim.network import ADVERSARIAL
-from impl.sim.world import CallTimeout, Envelope, World
 
 __all__ = ["ViewMonitor", "PBMachine", "BuggyReplyBeforeAckMachine",
            "BuggyAdvanceWithoutAckMachine", "BuggyNoDuplicateDetectionMachine",
@@ -141,7 +141,7 @@ def in_service(world: World) -> bool:
 
 def check_history(world: World, timeout: float = 20.0) -> Verdict:
     """The kv-model verdict on the World's history; raises AssertionError when illegal."""
-    result = check(world.operations(), "kv", timeout=timeout)
+    result = check(operations(world), "kv", timeout=timeout)
     if result.verdict is Verdict.ILLEGAL:
         raise AssertionError(f"history not linearizable: kv model, seed {world.seed}")
     return result.verdict

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.pb.common import (
+from faultlab.pb.common import (
     ERR_NOT_SYNCED,
     ERR_WRONG_SERVER,
     ERR_WRONG_VIEW,
@@ -65,7 +65,7 @@ from impl.pb.common import (
     VSPing,
     VSPingReply,
 )
-from impl.sim.node import Node
+from faultlab.sim.node import Node
 
 __all__ = ["PBServer"]
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.pb.common import (
+from faultlab.pb.common import (
     DEAD_PINGS,
     NO_VIEW,
     PING_INTERVAL,
@@ -44,7 +44,7 @@ from impl.pb.common import (
     VSPingReply,
     VSViewReply,
 )
-from impl.sim.node import Node
+from faultlab.sim.node import Node
 
 __all__ = ["ViewServer"]
 

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.consensus import ApplyMsg
-from impl.raft.raft import LEADER
-from impl.raft.server import RaftServer
-from impl.sim import codec
-from impl.sim.world import World
+from faultlab.consensus import ApplyMsg
+from faultlab.raft.raft import LEADER
+from faultlab.raft.server import RaftServer
+from faultlab.sim import codec
+from faultlab.sim.world import World
 
 __all__ = ["Applier", "SafetyMonitor", "SafetyViolation"]
 

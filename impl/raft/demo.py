@@ -7,7 +7,7 @@ import os
 import random
 import tempfile
 
-from impl.demo import DemoRow
+from faultlab.demo import DemoRow
 
 __all__ = ["demo", "chaos_run"]
 
@@ -17,10 +17,10 @@ def chaos_run(seed: int, n: int = 5, rounds: int = 60) -> tuple[dict, str | None
     leaders crash, servers restart and partitions come and go; every World step is checked
     by the safety monitor and every apply by the applier; at the end the network heals and
     one more entry must commit everywhere. Returns figures and the violation (or None)."""
-    from impl.raft.checks import Applier, SafetyMonitor
-    from impl.raft.raft import LEADER
-    from impl.raft.server import build_cluster, server_names
-    from impl.sim.network import RELIABLE, UNRELIABLE
+    from faultlab.raft.checks import Applier, SafetyMonitor
+    from faultlab.raft.raft import LEADER
+    from faultlab.raft.server import build_cluster, server_names
+    from faultlab.sim.network import RELIABLE, UNRELIABLE
 
     names = server_names(n)
     applier = Applier(names, snapshot_interval=10, context=f" (seed {seed})")
@@ -72,11 +72,10 @@ def chaos_run(seed: int, n: int = 5, rounds: int = 60) -> tuple[dict, str | None
 def demo(seed: int) -> list[DemoRow]:
     """A seeded chaos run, a few Hypothesis examples on correct Raft, and one seeded bug
     caught by the same machine (under ten seconds of wall time together)."""
+    from faultlab.raft.checks import SafetyViolation
+    from faultlab.raft.machine import MUTANT_MACHINES, RaftMachine
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.stateful import run_state_machine_as_test
-
-    from impl.raft.checks import SafetyViolation
-    from impl.raft.machine import MUTANT_MACHINES, RaftMachine
 
     rows = []
     figures, error = chaos_run(seed)

@@ -1,6 +1,6 @@
 """The Hypothesis state machine that attacks Raft, and its seeded-bug variants.
 
-:class:`RaftMachine` is a :class:`impl.sim.explore.WorldMachine` over a Raft cluster on the
+:class:`RaftMachine` is a :class:`faultlab.tools.explore.WorldMachine` over a Raft cluster on the
 ADVERSARIAL profile: Hypothesis decides every step. Besides the generic steps (deliver, drop,
 duplicate any message; fire any timer; crash, restart; partition, heal; let the earliest
 event happen) it has steps that speak Raft, so that short programs reach deep states:
@@ -13,7 +13,7 @@ event happen) it has steps that speak Raft, so that short programs reach deep st
 
 Each is a sequence of primitive World steps, so replay files and traces stay exact.
 
-After every World step a :class:`impl.raft.checks.SafetyMonitor` checks Election Safety,
+After every World step a :class:`faultlab.raft.checks.SafetyMonitor` checks Election Safety,
 Log Matching, Leader Append-Only, Leader Completeness, State Machine Safety (committed entries
 never change; the applier sees one command per index) and that applied indices only grow.
 At teardown the network heals, crashed servers restart, the network turns reliable, and
@@ -34,12 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from hypothesis import note
-from hypothesis import strategies as st
-from hypothesis.stateful import precondition, rule
-
-from impl.raft.checks import Applier, SafetyMonitor
-from impl.raft.messages import (
+from faultlab.raft.checks import Applier, SafetyMonitor
+from faultlab.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
     InstallSnapshot,
@@ -47,12 +43,15 @@ from impl.raft.messages import (
     RequestVote,
     RequestVoteReply,
 )
-from impl.raft.raft import ELECTION_TIMER, HEARTBEAT_TIMER, LEADER
-from impl.raft.server import build_cluster, server_names
-from impl.sim.explore import WorldMachine
-from impl.sim.network import ADVERSARIAL, RELIABLE
-from impl.sim.trace import TraceRecorder
-from impl.sim.world import Envelope, World
+from faultlab.raft.raft import ELECTION_TIMER, HEARTBEAT_TIMER, LEADER
+from faultlab.raft.server import build_cluster, server_names
+from faultlab.sim.network import ADVERSARIAL, RELIABLE
+from faultlab.sim.world import Envelope, World
+from faultlab.tools.explore import WorldMachine
+from faultlab.tools.trace import TraceRecorder
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
 
 __all__ = ["RaftMachine", "RaftMachine5", "MUTANT_MACHINES", "MUTANT_MACHINES5", "PROBE", "CLERK",
            "decode_action"]

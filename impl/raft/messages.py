@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.sim.messages import message
+from faultlab.sim.messages import message
 
 __all__ = [
     "RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply",

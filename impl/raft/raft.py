@@ -1,12 +1,12 @@
 """Raft, as in Figure 2 of the extended paper, as a component a host node embeds.
 
 The component is sans-IO: it never touches the network, clock or disk itself, only the host's
-:class:`impl.sim.node.Context` (``send``, ``set_timer``, ``cancel_timer``, ``random``,
+:class:`faultlab.sim.node.Context` (``send``, ``set_timer``, ``cancel_timer``, ``random``,
 ``persister``). The host forwards messages and timers to :meth:`Raft.on_message` and
 :meth:`Raft.on_timer` (they return False for what is not Raft's) and receives committed
 commands and installed snapshots through the ``apply`` callback, one
-:class:`impl.consensus.ApplyMsg` at a time, in index order. It implements the
-:class:`impl.consensus.ConsensusLog` interface, so a service can embed Raft or the Paxos log.
+:class:`faultlab.consensus.ApplyMsg` at a time, in index order. It implements the
+:class:`faultlab.consensus.ConsensusLog` interface, so a service can embed Raft or the Paxos log.
 
 The code follows the figure's sections in order:
 
@@ -45,8 +45,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from impl.consensus import ApplyMsg
-from impl.raft.messages import (
+from faultlab.consensus import ApplyMsg
+from faultlab.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
     InstallSnapshot,
@@ -54,8 +54,8 @@ from impl.raft.messages import (
     RequestVote,
     RequestVoteReply,
 )
-from impl.sim import codec
-from impl.sim.node import Context
+from faultlab.sim import codec
+from faultlab.sim.node import Context
 
 __all__ = ["Raft", "BUGS", "FOLLOWER", "CANDIDATE", "LEADER", "HEARTBEAT",
            "ELECTION_TIMEOUT", "ELECTION_TIMER", "HEARTBEAT_TIMER"]

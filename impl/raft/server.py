@@ -1,6 +1,6 @@
 """The host node that embeds Raft, a proposing clerk, and a cluster builder.
 
-:class:`RaftServer` is the smallest service around the :class:`impl.raft.raft.Raft`
+:class:`RaftServer` is the smallest service around the :class:`faultlab.raft.raft.Raft`
 component: it forwards Raft's messages and timers, and hands every :class:`ApplyMsg` to an
 ``on_apply`` hook given by whoever built the cluster (the lab tester's applier, the
 Hypothesis machine's checks). It also accepts :class:`Submit` from a clerk and passes the
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from impl.consensus import ApplyMsg
-from impl.raft.raft import BUGS, Raft
-from impl.sim.messages import message
-from impl.sim.network import RELIABLE, NetworkProfile
-from impl.sim.node import ClientNode, Node
-from impl.sim.world import World
+from faultlab.consensus import ApplyMsg
+from faultlab.raft.raft import BUGS, Raft
+from faultlab.sim.messages import message
+from faultlab.sim.network import RELIABLE, NetworkProfile
+from faultlab.sim.node import ClientNode, Node
+from faultlab.sim.world import World
 
 __all__ = ["Submit", "RaftServer", "Proposer", "build_cluster", "server_names"]
 

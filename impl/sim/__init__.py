@@ -1,8 +1,8 @@
-"""impl.sim: the deterministic runtime every system runs on (see DESIGN.md)."""
+"""faultlab.sim: the deterministic runtime every system runs on (see DESIGN.md)."""
 
-from impl.sim.codec import decode, encode, encoded_size
-from impl.sim.messages import is_reply, message
-from impl.sim.network import (
+from faultlab.sim.codec import decode, encode, encoded_size
+from faultlab.sim.messages import is_reply, message
+from faultlab.sim.network import (
     ADVERSARIAL,
     LONG_DELAYS,
     LONG_REORDERING,
@@ -11,9 +11,9 @@ from impl.sim.network import (
     UNRELIABLE,
     NetworkProfile,
 )
-from impl.sim.node import ClientNode, Context, Node
-from impl.sim.persister import Persister
-from impl.sim.world import CallRecord, CallTimeout, Counters, Envelope, Pending, SimError, World
+from faultlab.sim.node import ClientNode, Context, Node
+from faultlab.sim.persister import Persister
+from faultlab.sim.world import CallRecord, CallTimeout, Counters, Envelope, Pending, SimError, World
 
 __all__ = [
     "ADVERSARIAL", "LONG_DELAYS", "LONG_REORDERING", "PROFILES", "RELIABLE", "UNRELIABLE",

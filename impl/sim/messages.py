@@ -1,6 +1,6 @@
 """Messages: frozen dataclasses, registered with the wire codec.
 
-A message is a value: hashable, comparable, printable, and encoded by :mod:`impl.sim.codec`.
+A message is a value: hashable, comparable, printable, and encoded by :mod:`faultlab.sim.codec`.
 The network treats *requests* and *replies* differently only in the lossy profiles (the labs
 lose a reply after its request was executed), so a message class says which it is::
 
@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from impl.sim.codec import register
+from faultlab.sim.codec import register
 
 T = TypeVar("T", bound=type)
 

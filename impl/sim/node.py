@@ -14,11 +14,11 @@ import copy
 import random
 from typing import TYPE_CHECKING, Any
 
-from impl.sim import codec
-from impl.sim.persister import Persister
+from faultlab.sim import codec
+from faultlab.sim.persister import Persister
 
 if TYPE_CHECKING:
-    from impl.sim.world import World
+    from faultlab.sim.world import World
 
 __all__ = ["Node", "Context", "ClientNode", "SeededRandom"]
 

@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from impl.sim import codec
-from impl.sim.messages import is_reply
-from impl.sim.node import ClientNode, Context, Node
-from impl.sim.persister import Persister
-from impl.sim.world import CallRecord
+from faultlab.sim import codec
+from faultlab.sim.messages import is_reply
+from faultlab.sim.node import ClientNode, Context, Node
+from faultlab.sim.persister import Persister
+from faultlab.sim.world import CallRecord
 
 __all__ = ["FilePersister", "run_node", "run_client", "Address", "MAX_FRAME"]
 
@@ -371,12 +371,12 @@ def _load(spec: str) -> Callable[[], Node]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m impl.sim.realnet NAME MODULE:FACTORY ADDRESSES.json DATA_DIR``: serve one
+    """``python -m faultlab.sim.realnet NAME MODULE:FACTORY ADDRESSES.json DATA_DIR``: serve one
     node until interrupted (or ``--timeout``); used to start nodes as real processes."""
     import argparse
     import sys
 
-    ap = argparse.ArgumentParser(prog="python -m impl.sim.realnet", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m faultlab.sim.realnet", description=main.__doc__)
     ap.add_argument("name")
     ap.add_argument("factory", help="module:callable that builds the node")
     ap.add_argument("addresses", help="JSON file: {name: path or [host, port]}")

@@ -9,10 +9,10 @@ Its primitive steps are the only source of nondeterminism in a run:
 A driver chooses the steps. The World's own scheduler (``run_until``, ``run_for``) is the
 seeded random driver: messages travel for a delay drawn by the network profile from the
 World's seeded generator, and events happen in virtual-time order (ties in creation order).
-The Hypothesis machine (:mod:`impl.sim.explore`) is the adversarial driver: it uses the
+The Hypothesis machine (:mod:`faultlab.tools.explore`) is the adversarial driver: it uses the
 ``ADVERSARIAL`` profile, under which every message is deliverable at once, and picks steps
 itself. Each step is recorded in ``steps``, so a run is replayed by applying them again to a
-World built with the same seed (:mod:`impl.sim.replay`).
+World built with the same seed (:mod:`faultlab.tools.replay`).
 
 Crash semantics are the labs': a crashed node's volatile state is gone, its persister is kept
 and a copy goes to the next incarnation, writes the dead incarnation still makes are
@@ -30,11 +30,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from impl.sim import codec
-from impl.sim.messages import is_reply
-from impl.sim.network import PROFILES, RELIABLE, NetworkProfile
-from impl.sim.node import ClientNode, Context, Node, SeededRandom
-from impl.sim.persister import Persister
+from faultlab.sim import codec
+from faultlab.sim.messages import is_reply
+from faultlab.sim.network import PROFILES, RELIABLE, NetworkProfile
+from faultlab.sim.node import ClientNode, Context, Node, SeededRandom
+from faultlab.sim.persister import Persister
 
 __all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError"]
 
@@ -707,14 +707,6 @@ class World:
         if self.events is None:
             raise SimError("this World was built with log_events=False")
         return [json.dumps(e, default=_jsonable, separators=(",", ":")) for e in self.events]
-
-    def operations(self) -> list:
-        """The history as :class:`checker.history.Operation` values (open calls included)."""
-        from checker.history import Operation
-
-        index = {name: i for i, name in enumerate(sorted(self.clients))}
-        return [Operation(client=index[r.client], input=r.input, output=r.output,
-                          call=r.call, ret=r.ret) for r in self.history]
 
 
 # World fields __deepcopy__ handles one by one (shares the immutable, copies the rest)

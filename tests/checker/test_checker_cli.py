@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from faultlab.checker import cli
+from faultlab.checker.formats import jsonl
+from faultlab.checker.history import Operation
 from test_checker_formats import INDEPENDENT_BAD, INDEPENDENT_TEXT  # same directory
-
-from checker import cli
-from checker.formats import jsonl
-from checker.history import Operation
 
 GOOD = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
         Operation(1, {"op": "read"}, 1, 2, 3)]
@@ -48,7 +47,7 @@ def test_unknown_on_timeout(tmp_path, capsys):
 
 
 def test_unknown_exit_code_is_2(monkeypatch, files, capsys):
-    from checker.linearizability import Verdict
+    from faultlab.checker.linearizability import Verdict
 
     real = cli.check
 
@@ -143,7 +142,7 @@ def test_verbose_names_the_failed_group(tmp_path, capsys, corpus):
 
 
 def test_python_dash_m(files, repo_root):
-    proc = subprocess.run([sys.executable, "-m", "checker", str(files[1])], cwd=repo_root,
+    proc = subprocess.run([sys.executable, "-m", "faultlab.checker", str(files[1])], cwd=repo_root,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "NOT linearizable" in proc.stdout

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from checker.formats import load_history
-from checker.linearizability import Verdict, check
+from faultlab.checker.formats import load_history
+from faultlab.checker.linearizability import Verdict, check
 
 
 def corpus_dir() -> Path:

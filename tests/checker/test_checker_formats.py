@@ -6,13 +6,19 @@ import io
 import json
 
 import pytest
+from faultlab.checker.errors import HistoryFormatError
+from faultlab.checker.formats import (
+    detect_format,
+    edn,
+    jepsen_etcd,
+    jsonl,
+    load_history,
+    porcupine_kv,
+)
+from faultlab.checker.history import Operation
+from faultlab.checker.linearizability import Verdict, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from checker.errors import HistoryFormatError
-from checker.formats import detect_format, edn, jepsen_etcd, jsonl, load_history, porcupine_kv
-from checker.history import Operation
-from checker.linearizability import Verdict, check
 
 KV_LINES = [
     '{:process 0, :type :invoke, :f :put, :key "1", :value "a"}',

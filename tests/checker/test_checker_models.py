@@ -5,10 +5,15 @@ from __future__ import annotations
 import pickle
 
 import pytest
-
-from checker.history import UNKNOWN, Event, Operation, events_to_operations, operations_to_events
-from checker.linearizability import Verdict, check
-from checker.models import (
+from faultlab.checker.history import (
+    UNKNOWN,
+    Event,
+    Operation,
+    events_to_operations,
+    operations_to_events,
+)
+from faultlab.checker.linearizability import Verdict, check
+from faultlab.checker.models import (
     KV,
     MODELS,
     CasRegister,
@@ -227,7 +232,7 @@ def test_duck_typed_model_with_hints():
 
 
 def test_hard_partitions_move_to_worker_processes(monkeypatch):
-    import checker.linearizability as lin
+    import faultlab.checker.linearizability as lin
 
     monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
     monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)

@@ -12,12 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from faultlab.checker.history import UNKNOWN, Operation
+from faultlab.checker.linearizability import Pruning, Verdict, check
+from faultlab.checker.models import MODELS
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-
-from checker.history import UNKNOWN, Operation
-from checker.linearizability import Pruning, Verdict, check
-from checker.models import MODELS
 
 N_EXAMPLES = max(500, settings.default.max_examples)  # x3 for mutated: 2,500 in all
 

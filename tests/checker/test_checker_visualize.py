@@ -7,12 +7,11 @@ import shutil
 import subprocess
 
 import pytest
-
-from checker.cli import main as cli_main
-from checker.formats import jsonl
-from checker.history import Operation
-from checker.linearizability import check
-from checker.visualize import render_html, write_html
+from faultlab.checker.cli import main as cli_main
+from faultlab.checker.formats import jsonl
+from faultlab.checker.history import Operation
+from faultlab.checker.linearizability import check
+from faultlab.checker.visualize import render_html, write_html
 
 OPS = [
     Operation(0, {"op": "write", "value": 0}, None, 0, 1),

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from impl.mr.corpus import generate_corpus
+from faultlab.mr.corpus import generate_corpus
 
 
 @pytest.fixture(scope="session")

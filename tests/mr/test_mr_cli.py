@@ -10,19 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from impl.cli import main
-from impl.mr.corpus import generate_corpus
-from impl.mr.files import intermediate_files, output_files, output_lines
-from impl.mr.process import socket_dir
-from impl.mr.sequential import reference_lines
+from faultlab.cli import main
+from faultlab.mr.corpus import generate_corpus
+from faultlab.mr.files import intermediate_files, output_files, output_lines
+from faultlab.mr.process import socket_dir
+from faultlab.mr.sequential import reference_lines
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = dict(os.environ)
 
 
 def faultlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "impl.cli", "mr", *args], env=ENV, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "faultlab.cli", "mr", *args], env=ENV, cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -124,7 +123,7 @@ def test_failing_app_fails_the_job_and_removes_its_files(tmp_path: Path,
 
 
 def test_worker_without_a_coordinator_gives_up(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "impl.mr.cli", "worker", "wc",
+    res = subprocess.run([sys.executable, "-m", "faultlab.mr.cli", "worker", "wc",
                           "--dir", str(tmp_path), "--give-up", "1"], env=ENV,
                          capture_output=True, text=True, timeout=60)
     shutil.rmtree(socket_dir(tmp_path), ignore_errors=True)

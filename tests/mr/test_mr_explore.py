@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from faultlab.mr.explore import MapReduceMachine
+from faultlab.mr.files import format_output, output_name, read_reduce_input
+from faultlab.mr.worker import Worker
+from faultlab.tools.explore import explore
 from hypothesis import settings
-
-from impl.mr.explore import MapReduceMachine
-from impl.mr.files import format_output, output_name, read_reduce_input
-from impl.mr.worker import Worker
-from impl.sim.explore import explore
 
 TestMapReduceMachine = MapReduceMachine.TestCase
 TestMapReduceMachine.settings = settings(max_examples=30, stateful_step_count=50,

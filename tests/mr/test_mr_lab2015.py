@@ -16,10 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from impl.mr.files import output_lines, split_file
-from impl.mr.sequential import run_sequential
-from impl.mr.simulate import SimJob, build_job, run_job
+from faultlab.mr.files import output_lines, split_file
+from faultlab.mr.sequential import run_sequential
+from faultlab.mr.simulate import SimJob, build_job, run_job
 
 N_NUMBER, N_MAP, N_REDUCE = 100_000, 100, 50
 

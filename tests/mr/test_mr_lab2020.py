@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from impl.mr.files import output_lines
-from impl.mr.protocol import WAIT
-from impl.mr.sequential import reference_lines
-from impl.mr.simulate import LAB_TIMEOUT, build_job, run_job
-from impl.mr.worker import Worker
-from impl.sim.network import UNRELIABLE
+from faultlab.mr.files import output_lines
+from faultlab.mr.protocol import WAIT
+from faultlab.mr.sequential import reference_lines
+from faultlab.mr.simulate import LAB_TIMEOUT, build_job, run_job
+from faultlab.mr.worker import Worker
+from faultlab.sim.network import UNRELIABLE
 
 
 def lines_starting(lines: list[str], prefix: str) -> list[str]:

@@ -12,16 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-
-from impl.mr.files import intermediate_files, output_lines
-from impl.mr.process import socket_dir
-from impl.mr.sequential import reference_lines
+from faultlab.mr.files import intermediate_files, output_lines
+from faultlab.mr.process import socket_dir
+from faultlab.mr.sequential import reference_lines
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = dict(os.environ)
 
 SLOW_WC = '''
-from impl.mr.apps import wc
+from faultlab.mr.apps import wc
 
 def map(filename, contents, *, ctx):
     (ctx.workdir / f"started-{ctx.worker}-{ctx.calls}").write_text(filename)
@@ -44,7 +43,7 @@ def remove_socket_folders(tmp_path: Path):
 
 
 def mr(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "impl.mr.cli", *args], env=ENV, text=True,
+    return subprocess.Popen([sys.executable, "-m", "faultlab.mr.cli", *args], env=ENV, text=True,
                             **kwargs)
 
 

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from impl.mr.app import AppError, load_app
-from impl.mr.coordinator import DONE
-from impl.mr.files import (
+from faultlab.mr.app import AppError, load_app
+from faultlab.mr.coordinator import DONE
+from faultlab.mr.files import (
     TMP_PREFIX,
     atomic_write,
     bucket,
@@ -17,9 +16,9 @@ from impl.mr.files import (
     read_reduce_input,
     write_map_output,
 )
-from impl.mr.sequential import reference_lines, run_sequential
-from impl.mr.simulate import build_job, run_job
-from impl.sim.network import UNRELIABLE
+from faultlab.mr.sequential import reference_lines, run_sequential
+from faultlab.mr.simulate import build_job, run_job
+from faultlab.sim.network import UNRELIABLE
 
 SLEEPY = '''
 def map(filename, contents, *, ctx):
@@ -130,7 +129,7 @@ def test_a_failed_write_leaves_neither_file_nor_temporary(tmp_path: Path) -> Non
 
 def test_apps_load_by_name_module_and_file(tmp_path: Path) -> None:
     assert load_app("wc").name == "wc"
-    assert load_app("impl.mr.apps.indexer").name == "impl.mr.apps.indexer"
+    assert load_app("faultlab.mr.apps.indexer").name == "faultlab.mr.apps.indexer"
     assert load_app(app_file(tmp_path, "sleepy", SLEEPY.format(seconds=1))).name == "sleepy"
     for spec, problem in [("nosuch", "no app"), (str(tmp_path / "missing.py"), "does not exist"),
                           ("json", "has no function map")]:
@@ -176,7 +175,7 @@ def test_tasks_pause_the_cycle_collector_and_always_restore_it(tmp_path: Path,
                                                                books: list[str]) -> None:
     import gc
 
-    from impl.mr.app import cycle_collector_paused
+    from faultlab.mr.app import cycle_collector_paused
 
     seen = []
 

@@ -8,8 +8,7 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
-
-from impl.paxos.harness import Tester
+from faultlab.paxos.harness import Tester
 
 
 def _seed_for(name: str) -> int:

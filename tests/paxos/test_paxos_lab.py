@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from impl.paxos.harness import Tester
-from impl.paxos.peer import Fate
+from faultlab.paxos.harness import Tester
+from faultlab.paxos.peer import Fate
 
 MakeTester = Callable[..., Tester]
 TIME_LIMIT = 120.0  # the labs' per-test limit, here in virtual seconds

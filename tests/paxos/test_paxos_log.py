@@ -7,13 +7,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from impl.consensus import ApplyMsg
-from impl.paxos.harness import RELIABLE_2015, UNRELIABLE_2015, peer_names
-from impl.paxos.log import LogEntry, PaxosLog
-from impl.sim import codec
-from impl.sim.network import NetworkProfile
-from impl.sim.node import Node
-from impl.sim.world import World
+from faultlab.consensus import ApplyMsg
+from faultlab.paxos.harness import RELIABLE_2015, UNRELIABLE_2015, peer_names
+from faultlab.paxos.log import LogEntry, PaxosLog
+from faultlab.sim import codec
+from faultlab.sim.network import NetworkProfile
+from faultlab.sim.node import Node
+from faultlab.sim.world import World
 
 
 class Cluster:

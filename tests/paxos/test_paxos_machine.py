@@ -13,19 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-
-from impl.paxos.machine import (
+from faultlab.paxos.machine import (
     FivePeerMachine,
     IgnoreAcceptedMachine,
     MiscountedMajorityMachine,
     PaxosMachine,
     VolatilePromiseMachine,
 )
-from impl.sim.explore import FIND_ONLY
-from impl.sim.replay import load_replay, replay
-from impl.sim.shrink import shrink
+from faultlab.tools.explore import FIND_ONLY
+from faultlab.tools.replay import load_replay, replay
+from faultlab.tools.shrink import shrink
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
 
 
 def test_paxos_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from faultlab.paxos.harness import Tester
+from faultlab.paxos.machine import PaxosMachine
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
-
-from impl.paxos.harness import Tester
-from impl.paxos.machine import PaxosMachine
 
 FIELDS = {"acceptor", "decided", "proposer", "dones", "floor", "max"}
 

@@ -18,13 +18,13 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
-
-from checker.linearizability import Verdict, check
-from impl.pb.cluster import RELIABLE_2015, add_clerk, add_server, add_view_clerk
-from impl.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
-from impl.pb.viewservice import ViewServer
-from impl.sim.network import NetworkProfile
-from impl.sim.world import CallTimeout, World
+from faultlab.checker.linearizability import Verdict, check
+from faultlab.pb.cluster import RELIABLE_2015, add_clerk, add_server, add_view_clerk
+from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
+from faultlab.pb.viewservice import ViewServer
+from faultlab.sim.network import NetworkProfile
+from faultlab.sim.world import CallTimeout, World
+from faultlab.tools.history import operations
 
 DEADTIME = PING_INTERVAL * DEAD_PINGS
 
@@ -116,7 +116,7 @@ class Lab:
 
     def audit(self, timeout: float = 3.0) -> Verdict:
         """Check the history (all clerks, open calls included) with the kv model."""
-        history = [op for op in self.world.operations()]
+        history = [op for op in operations(self.world)]
         clerks = sorted(self.world.clients)
         history = [op for op in history if clerks[op.client] != "vck"]
         result = check(history, "kv", timeout=timeout)

@@ -9,18 +9,17 @@ counterexample that still fails the same way.
 from __future__ import annotations
 
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-
-from impl.pb.explore import (
+from faultlab.pb.explore import (
     BuggyAdvanceWithoutAckMachine,
     BuggyNoDuplicateDetectionMachine,
     BuggyReplyBeforeAckMachine,
     PBMachine,
 )
-from impl.sim.explore import FIND_ONLY, NO_EXPLAIN
-from impl.sim.replay import load_replay, replay
-from impl.sim.shrink import failure_signature, shrink
+from faultlab.tools.explore import FIND_ONLY, NO_EXPLAIN
+from faultlab.tools.replay import load_replay, replay
+from faultlab.tools.shrink import failure_signature, shrink
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
 
 
 def test_correct_service_survives_exploration(replays) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from impl.pb.cluster import build
-from impl.sim.trace import TraceRecorder
+from faultlab.pb.cluster import build
+from faultlab.tools.trace import TraceRecorder
 
 
 def test_trace_records_views_roles_and_store() -> None:

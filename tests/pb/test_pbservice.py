@@ -13,10 +13,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from faultlab.pb.cluster import RELIABLE_2015, UNRELIABLE_2015
+from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
 from pb_harness import DEADTIME, Clients, Lab, seed_for
-
-from impl.pb.cluster import RELIABLE_2015, UNRELIABLE_2015
-from impl.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ DeadPings x 2 (or x 3) ping intervals, as the Go test does.
 from __future__ import annotations
 
 import pytest
+from faultlab.pb.cluster import RELIABLE_2015, add_view_clerk
+from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL
 from pb_harness import Lab, seed_for
-
-from impl.pb.cluster import RELIABLE_2015, add_view_clerk
-from impl.pb.common import DEAD_PINGS, PING_INTERVAL
 
 
 @pytest.fixture

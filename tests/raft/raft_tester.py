@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from impl.raft.checks import Applier
-from impl.raft.raft import Raft
-from impl.raft.server import build_cluster, server_names
-from impl.sim.network import LONG_REORDERING, RELIABLE, UNRELIABLE, NetworkProfile
-from impl.sim.trace import TraceRecorder
+from faultlab.raft.checks import Applier
+from faultlab.raft.raft import Raft
+from faultlab.raft.server import build_cluster, server_names
+from faultlab.sim.network import LONG_REORDERING, RELIABLE, UNRELIABLE, NetworkProfile
+from faultlab.tools.trace import TraceRecorder
 
 RAFT_ELECTION_TIMEOUT = 1.0   # the tester's notion of "one election" (seconds)
 SNAPSHOT_INTERVAL = 10

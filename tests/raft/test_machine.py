@@ -12,7 +12,7 @@ within a budget, so the examples tried must not change from run to run. (With ra
 examples, 10 runs of 100 examples each: the Figure 8 bug was found in 6 runs, votedFor not
 persisted in 9, the other three bugs in all 10.) Hypothesis's explain phase is left out of
 the mutant tests (it re-runs the machine very many times), and so is Hypothesis's own
-shrinking: Hypothesis only has to find the bug, and :func:`impl.sim.shrink.shrink` shrinks
+shrinking: Hypothesis only has to find the bug, and :func:`faultlab.tools.shrink.shrink` shrinks
 the replay file by delta debugging over the World's steps, in a fraction of the time.
 """
 
@@ -22,14 +22,13 @@ import json
 import time
 
 import pytest
+from faultlab.raft.machine import MUTANT_MACHINES, MUTANT_MACHINES5, RaftMachine, RaftMachine5
+from faultlab.raft.raft import BUGS
+from faultlab.tools.explore import FIND_ONLY
+from faultlab.tools.replay import load_replay, replay
+from faultlab.tools.shrink import failure_signature, shrink
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
-
-from impl.raft.machine import MUTANT_MACHINES, MUTANT_MACHINES5, RaftMachine, RaftMachine5
-from impl.raft.raft import BUGS
-from impl.sim.explore import FIND_ONLY
-from impl.sim.replay import load_replay, replay
-from impl.sim.shrink import failure_signature, shrink
 
 
 @pytest.mark.parametrize("machine", [RaftMachine, RaftMachine5], ids=["3", "5"])

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import random
 
+from faultlab.raft.checks import Applier, SafetyMonitor
+from faultlab.raft.raft import LEADER
+from faultlab.raft.server import build_cluster
+from faultlab.sim import codec
+from faultlab.tools.trace import TraceRecorder
 from raft_tester import Config
-
-from impl.raft.checks import Applier, SafetyMonitor
-from impl.raft.raft import LEADER
-from impl.raft.server import build_cluster
-from impl.sim import codec
-from impl.sim.trace import TraceRecorder
 
 
 def _elected(world):

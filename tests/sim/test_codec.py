@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from faultlab.sim import codec
+from faultlab.sim.messages import is_reply, message
 from hypothesis import given
 from hypothesis import strategies as st
-
-from impl.sim import codec
-from impl.sim.messages import is_reply, message
 
 
 @message

@@ -8,13 +8,12 @@ import shutil
 import subprocess
 
 import pytest
-
-from impl.cli import main
-from impl.sim import UNRELIABLE
-from impl.sim.diagram import render_diagram
-from impl.sim.example_register import BuggyRegisterMachine, build
-from impl.sim.search import search
-from impl.sim.workload import run_workload
+from faultlab.cli import main
+from faultlab.sim import UNRELIABLE
+from faultlab.tools.diagram import render_diagram
+from faultlab.tools.example_register import BuggyRegisterMachine, build
+from faultlab.tools.search import search
+from faultlab.tools.workload import run_workload
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -6,14 +6,13 @@ import json
 import re
 
 import pytest
+from faultlab.cli import main
+from faultlab.tools.example_register import BuggyRegisterMachine, RegisterMachine
+from faultlab.tools.explore import FIND_ONLY, NO_EXPLAIN
+from faultlab.tools.replay import load_replay, replay
+from faultlab.tools.shrink import failure_signature, shrink
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
-
-from impl.cli import main
-from impl.sim.example_register import BuggyRegisterMachine, RegisterMachine
-from impl.sim.explore import FIND_ONLY, NO_EXPLAIN
-from impl.sim.replay import load_replay, replay
-from impl.sim.shrink import failure_signature, shrink
 
 
 def test_correct_register_survives_exploration(replays):
@@ -51,7 +50,7 @@ def test_seeded_bug_is_found_shrunk_and_replayed(replays, capsys):
 
 
 def test_replay_of_a_passing_run_says_so(replays, capsys):
-    record = {"faultlab_replay": 1, "machine": "impl.sim.example_register:RegisterMachine",
+    record = {"faultlab_replay": 1, "machine": "faultlab.tools.example_register:RegisterMachine",
               "seed": 1, "faults": [], "error": "", "steps": [
                   ["invoke", "c0", {"op": "write", "value": "a"}], ["deliver", 1]]}
     path = replays / "ok.json"

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from impl.sim import codec
-from impl.sim.example_register import Backup, Clerk, stale_reads
-from impl.sim.realnet import FilePersister, frame, run_client, run_node
+from faultlab.sim import codec
+from faultlab.sim.realnet import FilePersister, frame, run_client, run_node
+from faultlab.tools.example_register import Backup, Clerk, stale_reads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +26,8 @@ def free_port() -> int:
 
 
 def start(name: str, factory: str, addresses: Path, data: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "impl.sim.realnet", name, factory,
+    env = dict(os.environ)
+    return subprocess.Popen([sys.executable, "-m", "faultlab.sim.realnet", name, factory,
                              str(addresses), str(data), "--timeout", "60"], env=env,
                             stderr=subprocess.PIPE, text=True)
 
@@ -41,7 +40,7 @@ def cluster(request, tmp_path):
         addresses = {n: ["127.0.0.1", free_port()] for n in ("primary", "backup", "c0", "c1")}
     path = tmp_path / "addresses.json"
     path.write_text(json.dumps(addresses))
-    procs = {n: start(n, f"impl.sim.example_register:{cls}", path, tmp_path / n)
+    procs = {n: start(n, f"faultlab.tools.example_register:{cls}", path, tmp_path / n)
              for n, cls in (("primary", "Primary"), ("backup", "Backup"))}
     yield {k: v if isinstance(v, str) else tuple(v) for k, v in addresses.items()}, procs, tmp_path
     for p in procs.values():
@@ -60,7 +59,7 @@ def test_register_runs_as_real_processes_and_survives_a_backup_restart(cluster):
 
     procs["backup"].kill()  # a real crash: the process dies, its file persister stays
     procs["backup"].wait()
-    procs["backup"] = start("backup", "impl.sim.example_register:Backup",
+    procs["backup"] = start("backup", "faultlab.tools.example_register:Backup",
                             tmp / "addresses.json", tmp / "backup")
     # a new clerk (a clerk keeps no state across runs, so it comes back under a new name)
     more = run_client("c1", Clerk, addresses, [{"op": "read"}, {"op": "write", "value": "w"},
@@ -99,7 +98,7 @@ def test_node_reports_unreachable_peer_and_ignores_bad_frames(tmp_path):
                 time.sleep(0.02)
         s.sendall(b"\x00\x00\x00\x03\x7f\x7f\x7f")
         s.close()
-        from impl.sim.example_register import Replicate
+        from faultlab.tools.example_register import Replicate
 
         s = socket.socket(socket.AF_UNIX)
         s.connect(addresses["backup"])

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import copy
 
-from impl.cli import main
-from impl.paxos.machine import MiscountedMajorityMachine, VolatilePromiseMachine
-from impl.pb.explore import BuggyReplyBeforeAckMachine
-from impl.raft.machine import RaftMachine
-from impl.sim import message
-from impl.sim.example_register import BuggyRegisterMachine, RegisterMachine, build
-from impl.sim.explore import WorldMachine
-from impl.sim.node import Node
-from impl.sim.replay import load_replay, replay
-from impl.sim.search import _key, search
-from impl.sim.world import World
+from faultlab.cli import main
+from faultlab.paxos.machine import MiscountedMajorityMachine, VolatilePromiseMachine
+from faultlab.pb.explore import BuggyReplyBeforeAckMachine
+from faultlab.raft.machine import RaftMachine
+from faultlab.sim import message
+from faultlab.sim.node import Node
+from faultlab.sim.world import World
+from faultlab.tools.example_register import BuggyRegisterMachine, RegisterMachine, build
+from faultlab.tools.explore import WorldMachine
+from faultlab.tools.replay import load_replay, replay
+from faultlab.tools.search import _key, search
 
 
 def test_seeded_register_bug_is_found_with_the_fewest_steps_and_replays(replays):

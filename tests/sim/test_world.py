@@ -6,8 +6,7 @@ import dataclasses
 import random
 
 import pytest
-
-from impl.sim import (
+from faultlab.sim import (
     ADVERSARIAL,
     LONG_DELAYS,
     LONG_REORDERING,
@@ -19,8 +18,9 @@ from impl.sim import (
     codec,
     message,
 )
-from impl.sim.example_register import build
-from impl.sim.workload import run_workload
+from faultlab.tools.example_register import build
+from faultlab.tools.history import operations
+from faultlab.tools.workload import run_workload
 
 
 @message
@@ -266,7 +266,7 @@ def test_calls_that_never_return_stay_open_in_the_history():
     assert not w.run_until(lambda: rec.done, 2.0)
     w.crash("c1")
     assert [(r.input["op"], r.done) for r in w.history] == [("write", True), ("read", False)]
-    ops = w.operations()
+    ops = operations(w)
     assert ops[1].ret is None
 
 

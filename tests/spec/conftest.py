@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from checker.tla.runner import tlc_unavailable_reason
+from faultlab.checker.tla.runner import tlc_unavailable_reason
 
 _REASON = tlc_unavailable_reason()
 

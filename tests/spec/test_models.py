@@ -7,10 +7,9 @@ import re
 
 import pytest
 from conftest import needs_tlc
-
-from checker.tla.cli import spec_check
-from checker.tla.runner import run_tlc
-from checker.tla.trace import SPEC_DIR
+from faultlab.checker.tla.cli import spec_check
+from faultlab.checker.tla.runner import run_tlc
+from faultlab.checker.tla.trace import SPEC_DIR
 
 pytestmark = needs_tlc
 

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 from conftest import needs_tlc
-
-from checker.tla.errors import TLAError, TLCUnavailable
-from checker.tla.runner import (
+from faultlab.checker.tla.errors import TLAError, TLCUnavailable
+from faultlab.checker.tla.runner import (
     find_jar,
     parse_output,
     run_tlc,
     tlc_unavailable_reason,
     tools_release,
 )
-from checker.tla.values import TLASet, parse_state, parse_value
+from faultlab.checker.tla.values import TLASet, parse_state, parse_value
 
 TOY = """---- MODULE Toy ----
 EXTENDS Naturals
@@ -178,7 +177,7 @@ def test_time_limit_kills_tlc(tmp_path: Path) -> None:
 def _cli(*argv: str) -> int:
     import argparse
 
-    from checker.tla import cli
+    from faultlab.checker.tla import cli
 
     parser = argparse.ArgumentParser(prog="faultlab")
     cli.register(parser.add_subparsers())
@@ -201,7 +200,7 @@ def test_cli_errors_are_one_line_with_exit_codes(capsys: pytest.CaptureFixture[s
 @needs_tlc
 def test_cli_spec_check_names_the_tlc_that_ran(capsys: pytest.CaptureFixture[str],
                                                tmp_path: Path) -> None:
-    from checker.tla.trace import SPEC_DIR
+    from faultlab.checker.tla.trace import SPEC_DIR
 
     tiny = (SPEC_DIR / "MCraft.cfg").read_text().replace("MaxTerm = 2", "MaxTerm = 1").replace(
         "MaxMsgs = 2", "MaxMsgs = 1")

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from conftest import needs_tlc
+from faultlab.checker.tla.errors import TLAError
+from faultlab.checker.tla.trace import MAPPINGS, RaftMapping, Shared, check_trace, trace_module
 from traces import dump, parse, paxos_lab_trace, paxos_trace, raft_lab_trace, raft_trace
-
-from checker.tla.errors import TLAError
-from checker.tla.trace import MAPPINGS, RaftMapping, Shared, check_trace, trace_module
 
 pytestmark = needs_tlc
 

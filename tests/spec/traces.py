@@ -12,10 +12,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from impl.paxos.harness import UNRELIABLE_2015, Tester, build
-from impl.raft.server import build_cluster
-from impl.sim.network import PROFILES
-from impl.sim.trace import TraceRecorder
+from faultlab.paxos.harness import UNRELIABLE_2015, Tester, build
+from faultlab.raft.server import build_cluster
+from faultlab.sim.network import PROFILES
+from faultlab.tools.trace import TraceRecorder
 
 
 def raft_trace(seed: int, seconds: float = 3.0) -> list[str]:

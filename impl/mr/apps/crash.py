@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from impl.mr.app import AppContext
-from impl.mr.apps import nocrash
+from faultlab.mr.app import AppContext
+from faultlab.mr.apps import nocrash
 
 
 def maybe_crash(ctx: AppContext) -> Generator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from impl.mr.app import AppContext
+from faultlab.mr.app import AppContext
 
 PREFIX = "mr-worker-jobcount"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from impl.mr.app import AppContext
+from faultlab.mr.app import AppContext
 
 
 def nparallel(phase: str, ctx: AppContext) -> Generator:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from impl.mr.app import AppContext
-from impl.mr.apps.parallel import nparallel
+from faultlab.mr.app import AppContext
+from faultlab.mr.apps.parallel import nparallel
 
 
 def map(filename: str, contents: str) -> list[tuple[str, str]]:

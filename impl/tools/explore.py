@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from faultlab.sim.network import RELIABLE
+from faultlab.sim.world import World
 from hypothesis import Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -50,15 +52,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from impl.sim.network import RELIABLE
-from impl.sim.world import World
-
 __all__ = ["WorldMachine", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
            "NO_EXPLAIN"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
 # Hypothesis phases for tests of a machine. Finding a seeded bug is Hypothesis's job; shrinking
-# it is done faster and better by impl.sim.shrink on the replay file.
+# it is done faster and better by faultlab.tools.shrink on the replay file.
 FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 # Everything but the explain phase, which re-runs a failing example under a tracer: slow with
 # World machines, and the replay file already says what happened.
@@ -116,7 +115,7 @@ class WorldMachine(RuleBasedStateMachine):
         return [n for n in self.world.servers if n not in self.world.crashed]
 
     def search_workload(self) -> dict[str, list]:
-        """For bounded exhaustive search (:mod:`impl.sim.search`): each clerk's calls, made
+        """For bounded exhaustive search (:mod:`faultlab.tools.search`): each clerk's calls, made
         one at a time whenever the search chooses. Default: none (the system's own steps)."""
         return {}
 
@@ -289,7 +288,7 @@ def explore(
     """Run ``cls`` under Hypothesis for ``examples`` examples, seeded by ``seed``.
 
     Hypothesis only generates: its shrinker re-runs thousands of examples and stops at local
-    minima with World steps, whereas :func:`impl.sim.shrink.shrink`, run on the replay file
+    minima with World steps, whereas :func:`faultlab.tools.shrink.shrink`, run on the replay file
     this writes, minimizes the failure in milliseconds.
     """
     from hypothesis import HealthCheck, Phase, settings

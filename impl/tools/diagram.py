@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from impl.sim.world import World
+from faultlab.sim.world import World
 
 __all__ = ["render_diagram", "write_diagram"]
 

@@ -27,7 +27,7 @@ import dataclasses
 import json
 from typing import IO, Any
 
-from impl.sim.world import Envelope, Pending, World
+from faultlab.sim.world import Envelope, Pending, World
 
 __all__ = ["TraceRecorder", "TRACE_FORMAT"]
 

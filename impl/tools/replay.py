@@ -1,6 +1,6 @@
 """Re-execute a recorded run step by step and report whether it fails the same way.
 
-A replay file (written by :class:`impl.sim.explore.WorldMachine` on a failure) names the
+A replay file (written by :class:`faultlab.tools.explore.WorldMachine` on a failure) names the
 machine class, the seed and the World's recorded primitive steps. Because a World is a pure
 function of its seed and its steps, applying the steps to a World built with that seed
 reproduces the run exactly; the machine's invariants are checked after every step and its
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from impl.sim.explore import REPLAY_FORMAT, WorldMachine
-from impl.sim.world import World
+from faultlab.sim.world import World
+from faultlab.tools.explore import REPLAY_FORMAT, WorldMachine
 
 __all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay"]
 

@@ -1,6 +1,6 @@
 """The Hypothesis machines that ``faultlab explore`` knows by name.
 
-Each entry names a :class:`impl.sim.explore.WorldMachine` subclass as ``module:Class``
+Each entry names a :class:`faultlab.tools.explore.WorldMachine` subclass as ``module:Class``
 (imported only when used). Seeded-bug variants are listed too, so a user can watch the
 explorer catch each one.
 """
@@ -8,40 +8,40 @@ explorer catch each one.
 from __future__ import annotations
 
 MACHINES: dict[str, tuple[str, str]] = {
-    "register": ("impl.sim.example_register:RegisterMachine",
+    "register": ("faultlab.tools.example_register:RegisterMachine",
                  "the runtime's example: a register on a primary and a backup"),
-    "register-bug-early-ack": ("impl.sim.example_register:BuggyRegisterMachine",
+    "register-bug-early-ack": ("faultlab.tools.example_register:BuggyRegisterMachine",
                                "seeded bug: the primary acknowledges before replicating"),
-    "paxos": ("impl.paxos.machine:PaxosMachine",
+    "paxos": ("faultlab.paxos.machine:PaxosMachine",
               "multi-instance Paxos, 3 peers: agreement, validity, acceptor stability"),
-    "paxos-5": ("impl.paxos.machine:FivePeerMachine", "the same with 5 peers"),
-    "paxos-bug-volatile-promise": ("impl.paxos.machine:VolatilePromiseMachine",
+    "paxos-5": ("faultlab.paxos.machine:FivePeerMachine", "the same with 5 peers"),
+    "paxos-bug-volatile-promise": ("faultlab.paxos.machine:VolatilePromiseMachine",
                                    "seeded bug: an acceptor does not persist its promise"),
-    "paxos-bug-ignore-accepted": ("impl.paxos.machine:IgnoreAcceptedMachine",
+    "paxos-bug-ignore-accepted": ("faultlab.paxos.machine:IgnoreAcceptedMachine",
                                   "seeded bug: a proposer ignores accepted values in promises"),
-    "paxos-bug-majority": ("impl.paxos.machine:MiscountedMajorityMachine",
+    "paxos-bug-majority": ("faultlab.paxos.machine:MiscountedMajorityMachine",
                            "seeded bug: a majority is miscounted as n//2"),
-    "pb": ("impl.pb.explore:PBMachine",
+    "pb": ("faultlab.pb.explore:PBMachine",
            "viewservice and primary/backup KV: view rules, one primary, linearizable"),
-    "pb-bug-reply-before-ack": ("impl.pb.explore:BuggyReplyBeforeAckMachine",
+    "pb-bug-reply-before-ack": ("faultlab.pb.explore:BuggyReplyBeforeAckMachine",
                                 "seeded bug: the primary replies before the backup acked"),
-    "pb-bug-view-without-ack": ("impl.pb.explore:BuggyAdvanceWithoutAckMachine",
+    "pb-bug-view-without-ack": ("faultlab.pb.explore:BuggyAdvanceWithoutAckMachine",
                                 "seeded bug: the view advances without the primary's ack"),
-    "pb-bug-no-dedup": ("impl.pb.explore:BuggyNoDuplicateDetectionMachine",
+    "pb-bug-no-dedup": ("faultlab.pb.explore:BuggyNoDuplicateDetectionMachine",
                         "seeded bug: retried Put/Append applied twice"),
-    "mr": ("impl.mr.explore:MapReduceMachine",
+    "mr": ("faultlab.mr.explore:MapReduceMachine",
            "MapReduce coordinator and workers: outputs never partial or wrong, job completes"),
-    "raft": ("impl.raft.machine:RaftMachine",
+    "raft": ("faultlab.raft.machine:RaftMachine",
              "Raft, 3 servers: election safety, log matching, leader completeness, ..."),
-    "raft-5": ("impl.raft.machine:RaftMachine5", "the same with 5 servers"),
-    "raft-bug-vote-not-up-to-date": ("impl.raft.machine:VoteWithoutUpToDateCheck",
+    "raft-5": ("faultlab.raft.machine:RaftMachine5", "the same with 5 servers"),
+    "raft-bug-vote-not-up-to-date": ("faultlab.raft.machine:VoteWithoutUpToDateCheck",
                                      "seeded bug: votes granted without the up-to-date check"),
-    "raft-bug-commit-old-term": ("impl.raft.machine:CommitOldTermByCounting",
+    "raft-bug-commit-old-term": ("faultlab.raft.machine:CommitOldTermByCounting",
                                  "seeded bug: an older-term entry committed by counting"),
-    "raft-bug-forget-voted-for": ("impl.raft.machine:ForgetVotedFor",
+    "raft-bug-forget-voted-for": ("faultlab.raft.machine:ForgetVotedFor",
                                   "seeded bug: votedFor not persisted"),
-    "raft-bug-keep-conflicts": ("impl.raft.machine:KeepConflictingSuffix",
+    "raft-bug-keep-conflicts": ("faultlab.raft.machine:KeepConflictingSuffix",
                                 "seeded bug: a conflicting suffix is not truncated"),
-    "raft-bug-apply-beyond-commit": ("impl.raft.machine:ApplyBeyondCommit",
+    "raft-bug-apply-beyond-commit": ("faultlab.raft.machine:ApplyBeyondCommit",
                                      "seeded bug: entries applied beyond commitIndex"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from impl.sim.world import World
+from faultlab.sim.world import World
 
 __all__ = ["run_workload"]
 

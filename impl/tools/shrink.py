@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from impl.sim import codec
-from impl.sim.explore import SETTLE, WorldMachine
-from impl.sim.replay import _machine_class
-from impl.sim.world import SimError, World
+from faultlab.sim import codec
+from faultlab.sim.world import SimError, World
+from faultlab.tools.explore import SETTLE, WorldMachine
+from faultlab.tools.replay import _machine_class
 
 __all__ = ["shrink", "failure_signature"]
 

@@ -7,14 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
-from impl.errors import UserError
-from impl.sim.replay import ReplayError, load_replay, replay
+from faultlab.errors import UserError
+from faultlab.tools.replay import ReplayError, load_replay, replay
 
 
 def _machine_command(sub: argparse._SubParsersAction, name: str, *, help: str,
                      description: str) -> argparse.ArgumentParser:
     """A subcommand whose first argument names a machine; the known ones are listed."""
-    from impl.machines import MACHINES
+    from faultlab.tools.machines import MACHINES
 
     cmd = sub.add_parser(name, help=help, description=description, epilog="machines: "
                          + "; ".join(f"{k}: {v[1]}" for k, v in MACHINES.items()))
@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _machine_from_name(name: str) -> type:
-    from impl.machines import MACHINES
-    from impl.sim.replay import _machine_class
+    from faultlab.tools.machines import MACHINES
+    from faultlab.tools.replay import _machine_class
 
     spec = MACHINES[name][0] if name in MACHINES else name
     if ":" not in spec:
@@ -121,8 +121,8 @@ def _machine_from_name(name: str) -> type:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from impl.sim.explore import FAULTS
-    from impl.sim.search import search
+    from faultlab.tools.explore import FAULTS
+    from faultlab.tools.search import search
 
     cls = _machine_from_name(args.machine)
     faults = {f.strip() for f in args.faults.split(",") if f.strip()}
@@ -155,7 +155,7 @@ def run_search(args: argparse.Namespace) -> int:
             print(f"no violation within {r.depth} steps (stopped by the "
                   f"{r.stopped or 'depth'} limit; the search is not complete)")
         return 0
-    from impl.sim.shrink import describe_steps
+    from faultlab.tools.shrink import describe_steps
 
     print(f"VIOLATION after {len(r.steps)} steps (no shorter run fails): {r.error}")
     for k, text in enumerate(describe_steps(cls, args.seed, r.steps), 1):
@@ -165,7 +165,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def _write_diagram(out: str, record: dict, outcome) -> None:
-    from impl.sim.diagram import write_diagram
+    from faultlab.tools.diagram import write_diagram
 
     try:
         path = write_diagram(outcome.world, out, failure=outcome.error,
@@ -176,7 +176,7 @@ def _write_diagram(out: str, record: dict, outcome) -> None:
 
 
 def _shrink(record: dict, path: Path) -> dict:
-    from impl.sim.shrink import shrink
+    from faultlab.tools.shrink import shrink
 
     print(f"shrinking {path} ...", flush=True)
     try:
@@ -207,7 +207,7 @@ def run_explore(args: argparse.Namespace) -> int:
     import random
     import sys
 
-    from impl.sim.explore import explore
+    from faultlab.tools.explore import explore
 
     cls = _machine_from_name(args.machine)
     spec = f"{cls.__module__}:{cls.__qualname__}"

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from impl.sim.explore import FAULTS, WorldMachine
-from impl.sim.world import SimError, World
+from faultlab.sim.world import SimError, World
+from faultlab.tools.explore import FAULTS, WorldMachine
 
 __all__ = ["SearchResult", "search", "transitions"]
 

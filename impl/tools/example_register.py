@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from faultlab.sim import codec
+from faultlab.sim.messages import message
+from faultlab.sim.network import ADVERSARIAL
+from faultlab.sim.node import ClientNode, Node
+from faultlab.sim.world import CallRecord, World
+from faultlab.tools.explore import WorldMachine
+from faultlab.tools.history import operations
 from hypothesis import strategies as st
-
-from impl.sim import codec
-from impl.sim.explore import WorldMachine
-from impl.sim.messages import message
-from impl.sim.network import ADVERSARIAL
-from impl.sim.node import ClientNode, Node
-from impl.sim.world import CallRecord, World
 
 PRIMARY, BACKUP = "primary", "backup"
 RETRY = 0.1
@@ -221,10 +221,10 @@ class RegisterMachine(WorldMachine):
         assert not stale, f"stale read: {stale[0]}"
 
     def end_checks(self) -> None:
-        from checker.linearizability import Verdict, check
-        from checker.models import Register
+        from faultlab.checker.linearizability import Verdict, check
+        from faultlab.checker.models import Register
 
-        result = check(self.world.operations(), Register(""), timeout=10)
+        result = check(operations(self.world), Register(""), timeout=10)
         assert result.verdict != Verdict.ILLEGAL, "history is not linearizable"
 
 

@@ -1,0 +1,1 @@
+"""The TLA+ specifications (data, installed with faultlab so the checker finds them)."""
