@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from faultlab.tools.seeds import SEED_ENV, seed_for
 
 _common = dict(
     deadline=None,
@@ -34,3 +37,22 @@ def replays(tmp_path, monkeypatch):
     """A private folder for the replay files a test's explorations and searches write."""
     monkeypatch.setenv("FAULTLAB_REPLAY_DIR", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """This test's World seed (see faultlab.tools.seeds); printed when the test fails."""
+    s = seed_for(request.node.name)
+    request.node.faultlab_seeds = [s]
+    return s
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    seeds = getattr(item, "faultlab_seeds", None)
+    if report.failed and seeds:
+        report.sections.append(
+            ("faultlab seed", f"World seed {seeds[0]}; replay with "
+                              f"{SEED_ENV}={seeds[0]} python -m pytest '{item.nodeid}'"))
+    return report

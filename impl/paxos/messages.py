@@ -9,8 +9,9 @@ one and a proposer always finds a larger one; -1 means "none".
 
 Reply statuses: ``"ok"``; ``"reject"`` (a higher ballot was promised: ``promised`` says which);
 ``"decided"`` (the replying peer already knows the instance's decided value, in ``value``);
-``"forgotten"`` (the instance is below the replier's forgetting floor, in ``floor``: every
-peer's Done value is at least ``floor - 1``, so the asker may forget it too).
+``"forgotten"`` (the instance is below the replier's forgetting floor, in ``floor``; under the
+lab's forgetting rule every peer's Done value is then at least ``floor - 1``, so the asker may
+forget it too; under ``forget="own"`` only the replier was done).
 """
 
 from __future__ import annotations

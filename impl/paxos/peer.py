@@ -17,6 +17,15 @@ has heard of per peer, and when their minimum rises it deletes all state of the 
 below (acceptor, proposer and learner) and refuses them from then on. A forgotten instance
 stays forgotten: ``start`` on it does nothing and acceptors answer ``forgotten``.
 
+That is the lab's rule (``forget="all"``): nothing is forgotten until *every* peer is done,
+so one peer that is down holds everyone's memory. A host that can bring a lagging peer up to
+date another way (the replicated log sends it a snapshot) uses ``forget="own"``: a peer
+forgets the instances below its *own* Done at once. Forgetting is refusing to take part
+(an acceptor that forgot answers ``forgotten``, never a promise), so it never endangers
+agreement; it only means that a peer which still needs a forgotten instance cannot learn it
+through Paxos. In this mode a ``forgotten`` reply counts as a refusal, and the highest floor
+heard from the others is kept in ``peer_floor`` for the host to act on.
+
 Durability: everything an acceptor promised or accepted, every decided value, every started
 proposal and the Done values are saved through ``ctx.persister`` before any reply that
 depends on them leaves, so a crashed and restarted peer continues where it stopped. The
@@ -85,11 +94,15 @@ class Paxos:
         me: int,
         *,
         on_decide: Callable[[int], None] | None = None,
+        forget: str = "all",
         volatile_promise: bool = False,
         ignore_accepted: bool = False,
         miscount_majority: bool = False,
     ) -> None:
+        if forget not in ("all", "own"):
+            raise ValueError(f"forget must be 'all' or 'own', not {forget!r}")
         self.ctx = ctx
+        self.forget_own = forget == "own"
         self.peers = list(peers)
         self.me = me
         self.npeers = len(self.peers)
@@ -101,6 +114,7 @@ class Paxos:
         self.learner = Learner(self)
         self.dones = [-1] * self.npeers
         self.floor = 0
+        self.peer_floor = 0         # highest floor another peer reported (forget="own")
         self.max_seq = -1
         self.app_state: Any = None  # a host's own durable state, saved with Paxos's
         self.rpc_count = 0          # requests received over the network (as the lab counts)
@@ -241,8 +255,24 @@ class Paxos:
             self.dones[i] = done
             self._update_floor()
 
+    def heard_forgotten(self, floor: int) -> None:
+        """Another peer answered ``forgotten``: it holds nothing below ``floor``.
+
+        Under the lab's rule every peer's Done is then at least ``floor - 1``, so this peer
+        forgets too; under ``forget="own"`` that peer was merely done itself, and this one
+        only notes it (``peer_floor``)."""
+        if self.forget_own:
+            self.peer_floor = max(self.peer_floor, floor)
+        else:
+            self.raise_floor(floor)
+
     def raise_floor(self, floor: int) -> None:
-        """Another peer forgot everything below ``floor``: every peer's Done is >= floor-1."""
+        """Every peer's Done is at least ``floor - 1`` (or, under ``forget="own"``, this
+        peer's host installed a state covering the instances below ``floor``): forget them."""
+        if self.forget_own:
+            self.dones[self.me] = max(self.dones[self.me], floor - 1)
+            self._update_floor()
+            return
         changed = False
         for i in range(self.npeers):
             if self.dones[i] < floor - 1:
@@ -252,7 +282,7 @@ class Paxos:
             self._update_floor()
 
     def _update_floor(self) -> None:
-        floor = min(self.dones) + 1
+        floor = (self.dones[self.me] if self.forget_own else min(self.dones)) + 1
         if floor <= self.floor:
             return
         self.floor = floor

@@ -137,7 +137,10 @@ class Proposer:
         if r.status == OK:
             return False
         if r.status == FORGOTTEN:
-            self.peer.raise_floor(r.floor)
+            self.peer.heard_forgotten(r.floor)
+            if self.peer.forget_own and r.seq >= self.peer.floor:
+                p.refused.add(src)  # that peer forgot alone: others may still answer
+                self._check_refused(p)
         else:
             p.highest = max(p.highest, r.promised)
             p.refused.add(src)

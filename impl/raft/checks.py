@@ -5,7 +5,7 @@ and the demo.
 once when two servers apply different commands at one index or a server applies out of
 order; with ``snapshot_interval`` it is the 2D snapshot applier (a snapshot holding the index
 and every applied command after each ``interval``-th entry; snapshots installed through
-ApplyMsg replace its record; at restart it loads the persisted snapshot itself).
+ApplyMsg replace its record, also the one Raft hands back at each restart).
 
 :class:`SafetyMonitor` observes a World after every step and checks Raft's safety properties
 (section 5.2-5.4 of the paper, Figure 3) over the servers' abstract states and the history it
@@ -69,17 +69,13 @@ class Applier:
             raise SafetyViolation(f"apply error: {message}{self.context}")
 
     def boot(self, server: RaftServer) -> None:
-        """At each (re)start: forget lastApplied, then load the persisted snapshot if any."""
-        name = server.ctx.name
-        self.last_applied[name] = 0
-        if self.snapshot_interval is not None:
-            snap = server.ctx.persister.read_snapshot()
-            if snap:
-                self._ingest(name, snap, -1)
+        """At each (re)start: forget lastApplied (the persisted snapshot, if any, comes next
+        through ApplyMsg: the consensus contract's restart rule)."""
+        self.last_applied[server.ctx.name] = 0
 
     def _ingest(self, name: str, snap: bytes, index: int) -> None:
         last_included, xlog = codec.decode(snap)
-        if index != -1 and index != last_included:
+        if index != last_included:
             self.fail(f"server {name} snapshot doesn't match m.SnapshotIndex")
         self.logs[name] = {j: c for j, c in enumerate(xlog) if j > 0}
         self.last_applied[name] = last_included

@@ -182,7 +182,7 @@ class Raft:
         return self.ctx.persister.state_size()
 
     def restore(self) -> None:
-        """Read the persisted state; the snapshot itself is the service's to load."""
+        """Read the persisted state (:meth:`on_start` then hands the snapshot to the service)."""
         data = self.ctx.persister.read_state()
         if not data:
             return
@@ -191,14 +191,18 @@ class Raft:
         self.snapshot_index, self.snapshot_term = s_index, s_term
         self.log, self._encoded = [], []
         self._log_append([tuple(e) for e in log])
-        # Everything up to the snapshot was applied by the service before it was taken,
-        # and the service loads the snapshot itself when it restarts.
+        # Everything up to the snapshot was applied by the service before it was taken; the
+        # service gets the snapshot back through apply (the contract's restart rule).
         self.commit_index = self.last_applied = s_index
 
     # ------------------------------------------------------------------ host interface
 
     def on_start(self) -> None:
         self.restore()
+        if self.snapshot_index > 0:
+            self.apply(ApplyMsg(snapshot_valid=True, snapshot=self.ctx.persister.read_snapshot(),
+                                snapshot_term=self.snapshot_term,
+                                snapshot_index=self.snapshot_index))
         self._reset_election_timer()
 
     def on_message(self, src: str, msg: Any) -> bool:
@@ -207,6 +211,10 @@ class Raft:
             return False
         handler(self, src, msg)
         return True
+
+    def on_send_failed(self, dst: str, msg: Any) -> bool:
+        """Raft ignores undelivered messages (heartbeats and retries recover them)."""
+        return type(msg) in _HANDLERS
 
     def on_timer(self, name: str) -> bool:
         if name == ELECTION_TIMER:
@@ -239,6 +247,10 @@ class Raft:
 
     def get_state(self) -> tuple[int, bool]:
         return self.current_term, self.role == LEADER
+
+    def leader_hint(self) -> str | None:
+        """This server if it leads, else the leader of the current term it heard from."""
+        return self.me if self.role == LEADER else self.leader_id
 
     def snapshot(self, index: int, data: bytes) -> None:
         """The service applied everything up to ``index`` and ``data`` captures it: drop the

@@ -34,8 +34,9 @@ class RaftServer(Node):
     """A node whose only service is its Raft peer.
 
     ``on_boot(server)`` runs at every (re)start before Raft reads its persisted state (the
-    tester loads the persisted snapshot there, as config.go does); ``on_apply(server, msg)``
-    receives every ApplyMsg and may call ``server.raft.snapshot``.
+    tester resets its record of the server there); ``on_apply(server, msg)`` receives every
+    ApplyMsg, the persisted snapshot first after a restart, and may call
+    ``server.raft.snapshot``.
     """
 
     def __init__(

@@ -9,7 +9,8 @@ carries it. ``FAULTLAB_RAFT_TRACE=DIR`` writes each test's abstract-state trace 
 
 Crash, restart and disconnect follow B.0.3: ``crash1`` disconnects the server and crashes it
 (its persister survives, a copy goes to the next incarnation); ``start1`` restarts it, still
-disconnected, and in snapshot mode the tester ingests the persisted snapshot first;
+disconnected, and in snapshot mode the persisted snapshot comes back first (Raft hands it
+to the applier at start, the consensus contract's restart rule; config.go reads it itself);
 ``connect``/``disconnect`` enable or cut every link between the server and the connected
 ones.
 """
