@@ -11,9 +11,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
-
 from faultlab.tools.seeds import SEED_ENV, seed_for
+from hypothesis import HealthCheck, settings
 
 _common = dict(
     deadline=None,

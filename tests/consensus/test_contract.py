@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 from contract import ENGINES, Cluster, Host
-
 from faultlab.consensus import ConsensusLog, Outcome, make_log
 from faultlab.sim.network import RELIABLE, UNRELIABLE
 from faultlab.sim.world import World

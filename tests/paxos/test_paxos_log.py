@@ -27,7 +27,7 @@ class Cluster:
         self.names = peer_names(n)
         self.world = World(seed, profile)
         self.committed: dict[int, tuple[Any, int]] = {}  # index -> (command, term), any peer
-        for i, name in enumerate(self.names):
+        for name in self.names:
             self.world.add_node(name, lambda: Service(self, snapshot_every))
         self.world.start()
 
