@@ -230,3 +230,7 @@ class PaxosLog:
     def abstract_state(self) -> dict[str, Any]:
         return {**self.px.abstract_state(), "applied": self.applied,
                 "snapshot_index": self.snapshot_index}
+
+    def fingerprint_state(self) -> Any:
+        return (self.px.fingerprint(), self.applied, self.epoch, self.snapshot_index,
+                self.snapshot_term, self._stuck, self._asked)

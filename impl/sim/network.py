@@ -17,13 +17,16 @@ it travels. The numbers are the labs' (labrpc, 2020-2022):
   the driver takes lasts 1 microsecond, so events the driver puts in order are ordered in
   real time too (a read delivered after a write returned starts after it).
 
-All delays are integers in microseconds of virtual time.
+All delays are integers in microseconds of virtual time. ``latency_us`` adds a fixed time to
+every message (none in the labs' profiles): a service test that runs clerks for a while needs
+operations to take *some* time, as they do on a real network, or a loop of calls would never
+let virtual time pass (see :func:`with_latency`).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "NetworkProfile",
@@ -33,6 +36,7 @@ __all__ = [
     "LONG_DELAYS",
     "ADVERSARIAL",
     "PROFILES",
+    "with_latency",
 ]
 
 MS = 1000
@@ -47,13 +51,15 @@ class NetworkProfile:
     reorder_replies: bool = False
     max_unreachable_report_ms: int = 100
     step_us: int = 0  # virtual time each driver-chosen step takes (adversarial driver only)
+    latency_us: int = 0  # fixed travel time of every message, added to the drawn delay
 
     def fate(self, rng: random.Random, reply: bool) -> int | None:
         """Delay in microseconds for a message, or None when the network loses it."""
         # rng._randbelow(n) is what randrange(n) and randint(0, n - 1) return, without their
         # argument checks: the same stream (old seeds replay the same), about 3x cheaper.
         below = rng._randbelow
-        delay = below(self.max_delay_ms + 1) * MS if self.max_delay_ms else 0
+        delay = below(self.max_delay_ms + 1) * MS + self.latency_us if self.max_delay_ms \
+            else self.latency_us
         loss = self.reply_loss if reply else self.request_loss
         if loss and rng.random() < loss:
             return None
@@ -75,3 +81,8 @@ LONG_DELAYS = NetworkProfile("long-delays", max_unreachable_report_ms=7000)
 ADVERSARIAL = NetworkProfile("adversarial", max_unreachable_report_ms=1, step_us=1)
 
 PROFILES = {p.name: p for p in (RELIABLE, UNRELIABLE, LONG_REORDERING, LONG_DELAYS, ADVERSARIAL)}
+
+
+def with_latency(profile: NetworkProfile, latency_us: int) -> NetworkProfile:
+    """``profile`` with every message taking ``latency_us`` more (same losses, same draws)."""
+    return replace(profile, name=f"{profile.name}+{latency_us}us", latency_us=latency_us)

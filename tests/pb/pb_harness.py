@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,13 +24,12 @@ from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
 from faultlab.pb.viewservice import ViewServer
 from faultlab.sim.network import NetworkProfile
 from faultlab.sim.world import CallTimeout, World
+from faultlab.tools.clients import Body
+from faultlab.tools.clients import Clients as ConcurrentClients
 from faultlab.tools.history import operations
 
 DEADTIME = PING_INTERVAL * DEAD_PINGS
 
-# A clerk loop yields ("call", input) and gets the output back, ("sleep", seconds), or
-# ("do", function) to act on the World (the crash loop).
-Body = Generator[tuple[str, Any], Any, None]
 
 
 def seed_for(test_name: str) -> int:
@@ -129,59 +128,6 @@ class Lab:
         return result.verdict
 
 
-class Clients:
-    """Concurrent clerk loops; a loop stops issuing calls once the stop time has come."""
-
-    def __init__(self, lab: Lab, bodies: dict[str, Body]) -> None:
-        self.lab = lab
-        self.bodies = dict(bodies)
-        self.pending: dict[str, Any] = {}
-        self.wake: dict[str, int] = {}  # virtual microseconds, as the World's clock
-        self.stop_at = float("inf")
-
-    def _advance(self, name: str, value: Any) -> None:
-        world = self.lab.world
-        body = self.bodies[name]
-        while True:
-            try:
-                kind, arg = body.send(value)
-            except StopIteration:
-                del self.bodies[name]
-                return
-            if kind == "do":
-                value = arg()
-                continue
-            if kind == "call":
-                if world.now >= self.stop_at:
-                    body.close()
-                    del self.bodies[name]
-                    return
-                self.pending[name] = world.invoke(name, arg)
-            else:
-                self.wake[name] = world.now_us + round(arg * 1_000_000)
-            return
-
-    def _returned(self) -> bool:
-        return any(r.ret is not None for r in self.pending.values())
-
-    def run(self, duration: float | None = None, limit: float = 120.0) -> None:
-        """Run the loops (for ``duration`` seconds, then let calls in progress finish)."""
-        world = self.lab.world
-        if duration is not None:
-            self.stop_at = world.now + duration
-        give_up = world.now + (duration or 0) + limit
-        for name in list(self.bodies):
-            self._advance(name, None)
-        while self.pending or self.wake:
-            target = min([round(give_up * 1_000_000), *self.wake.values()])
-            world.run_until(self._returned, max(0, target - world.now_us) / 1_000_000)
-            for name, rec in list(self.pending.items()):
-                if rec.ret is not None:
-                    del self.pending[name]
-                    self._advance(name, rec.output)
-            for name, t in list(self.wake.items()):
-                if t <= world.now_us:
-                    del self.wake[name]
-                    self._advance(name, None)
-            if world.now >= give_up and self.pending:
-                self.lab.fail(f"clerks {sorted(self.pending)} never returned")
+def Clients(lab: Lab, bodies: dict[str, Body]) -> ConcurrentClients:  # noqa: N802
+    """The tests' concurrent clerk loops (faultlab.tools.clients) on the lab's World."""
+    return ConcurrentClients(lab.world, bodies, fail=lab.fail)

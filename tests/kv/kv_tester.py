@@ -1,0 +1,181 @@
+"""The key/value tester (6.824 2022 ``src/kvraft/config.go``, and the 2015 kvpaxos test's
+helpers) on the World, in virtual time, for either consensus engine.
+
+``Tester(name, n, engine, unreliable, maxraftstate)`` builds ``n`` KV servers. Clerks come
+from :meth:`Tester.make_client`, optionally bound to some servers (the other links are cut,
+as config.go's ``ConnectClient`` leaves their ends disabled); :meth:`partition` cuts the
+servers into groups and keeps each clerk's binding. Calls are synchronous
+(:meth:`put`/:meth:`append`/:meth:`get`, budget ``CALL_TIMEOUT``) or concurrent loops
+(:meth:`clients`). Every call is in the World's history; :meth:`audit` checks it.
+
+Every test gets its own seed (from its name, or ``FAULTLAB_SEED``), printed at the start;
+every failure message carries it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+from faultlab.kv.checks import require_linearizable
+from faultlab.kv.cluster import KV_RELIABLE, KV_UNRELIABLE, add_clerk, build, server_names
+from faultlab.kv.server import KVServer
+from faultlab.sim.network import NetworkProfile
+from faultlab.sim.world import CallTimeout, World
+from faultlab.tools.clients import Body, Clients
+from faultlab.tools.seeds import SEED_ENV, seed_for
+
+ELECTION_TIMEOUT = 1.0        # the tests' electionTimeout
+CALL_TIMEOUT = 120.0          # a synchronous call that takes longer fails the test
+
+
+class Tester:
+    """One test's KV cluster and config.go's helpers (see the module docstring)."""
+
+    __test__ = False
+
+    def __init__(self, name: str, n: int, *, engine: str | type = "raft",
+                 unreliable: bool = False, maxraftstate: int = -1,
+                 profile: NetworkProfile | None = None, seed: int | None = None,
+                 server: type[KVServer] = KVServer) -> None:
+        self.name = name
+        self.n = n
+        self.engine = engine
+        self.maxraftstate = maxraftstate
+        self.seed = seed_for(name) if seed is None else seed
+        self.rng = random.Random(f"kv-tester:{self.seed}")
+        if profile is None:
+            profile = KV_UNRELIABLE if unreliable else KV_RELIABLE
+        self.servers = server_names(n)
+        self.world: World = build(self.seed, n, engine=engine, profile=profile,
+                                  maxraftstate=maxraftstate, server=server,
+                                  record_steps=False)
+        self.bound: dict[str, list[str]] = {}   # clerk -> servers it can reach
+        self.groups: list[list[str]] = []       # the servers' current partition
+        self._clerks = 0
+        print(f"\n{name} [{engine}]: seed {self.seed} (set {SEED_ENV}={self.seed} to replay)")
+
+    # ------------------------------------------------------------------ failures
+
+    def where(self) -> str:
+        return (f" [{self.name} on {self.engine}, t={self.world.now:.3f}s virtual, seed "
+                f"{self.seed}; {SEED_ENV}={self.seed} replays it]")
+
+    def fail(self, message: str) -> NoReturn:
+        raise AssertionError(f"{message}{self.where()}")
+
+    def expect(self, condition: bool, message: str) -> None:
+        if not condition:
+            self.fail(message)
+
+    # ------------------------------------------------------------------ clerks and links
+
+    def make_client(self, to: Iterable[int] | None = None) -> str:
+        """A new clerk that knows every server and reaches those of ``to`` (default all)."""
+        self._clerks += 1
+        name = f"c{self._clerks}"
+        order = list(self.servers)
+        self.rng.shuffle(order)   # the Go clerk gets its ends in random order
+        add_clerk(self.world, name, order)
+        self.connect_client(name, range(self.n) if to is None else to)
+        return name
+
+    def connect_client(self, clerk: str, to: Iterable[int]) -> None:
+        self.bound[clerk] = [self.servers[i] for i in to]
+        self._apply_links()
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Cut the servers into ``groups`` (indexes); clerks keep their own links."""
+        self.groups = [[self.servers[i] for i in g] for g in groups]
+        self._apply_links()
+
+    def connect_all(self) -> None:
+        self.groups = []
+        self._apply_links()
+
+    def _apply_links(self) -> None:
+        world = self.world
+        if self.groups:
+            world.partition(*self.groups)
+        else:
+            world.heal()
+        for clerk, reach in self.bound.items():
+            for s in self.servers:
+                if s not in reach:
+                    world.block(clerk, s)
+                    world.block(s, clerk)
+
+    def all(self) -> list[int]:
+        return list(range(self.n))
+
+    # ------------------------------------------------------------------ servers
+
+    def shutdown_server(self, i: int) -> None:
+        if self.servers[i] not in self.world.crashed:
+            self.world.crash(self.servers[i])
+
+    def start_server(self, i: int) -> None:
+        if self.servers[i] in self.world.crashed:
+            self.world.restart(self.servers[i])
+
+    def leader(self) -> int | None:
+        """A server that takes proposals now (Raft's leader; on Paxos, any live server)."""
+        for i, name in enumerate(self.servers):
+            node = self.world.nodes.get(name)
+            if isinstance(node, KVServer) and node.log.get_state()[1]:
+                return i
+        return None
+
+    def make_partition(self) -> tuple[list[int], list[int]]:
+        """A majority without the current leader, and a minority with it (config.go)."""
+        lead = self.leader()
+        lead = 0 if lead is None else lead
+        p1 = [(lead + 1 + k) % self.n for k in range(self.n // 2 + 1)]
+        p2 = [i for i in range(self.n) if i not in p1]
+        return p1, p2
+
+    def log_size(self) -> int:
+        return max(self.world.persisters[s].state_size() for s in self.servers)
+
+    def snapshot_size(self) -> int:
+        return max(self.world.persisters[s].snapshot_size() for s in self.servers)
+
+    # ------------------------------------------------------------------ calls
+
+    def sleep(self, seconds: float) -> None:
+        self.world.run_for(seconds)
+
+    def call(self, clerk: str, input: dict, timeout: float = CALL_TIMEOUT) -> Any:
+        try:
+            return self.world.call(clerk, input, timeout)
+        except CallTimeout:
+            self.fail(f"{clerk}: {input} did not return within {timeout}s")
+
+    def get(self, clerk: str, key: str) -> str:
+        return self.call(clerk, {"op": "get", "key": key})
+
+    def put(self, clerk: str, key: str, value: str) -> None:
+        self.call(clerk, {"op": "put", "key": key, "value": value})
+
+    def append(self, clerk: str, key: str, value: str) -> None:
+        self.call(clerk, {"op": "append", "key": key, "value": value})
+
+    def check(self, clerk: str, key: str, value: str) -> None:
+        got = self.get(clerk, key)
+        self.expect(got == value, f"Get({key!r}): expected {value!r}, got {got!r}")
+
+    def clients(self, bodies: Mapping[str, Body]) -> Clients:
+        """Concurrent clerk loops (faultlab.tools.clients) failing with this test's seed."""
+        return Clients(self.world, bodies, fail=self.fail)
+
+    def start_call(self, clerk: str, input: dict) -> Any:
+        """Invoke without waiting (a Go goroutine's call); the CallRecord tells when done."""
+        return self.world.invoke(clerk, input)
+
+    # ------------------------------------------------------------------ the history
+
+    def audit(self, clerks: Iterable[str] | None = None) -> None:
+        result = require_linearizable(self.world, self.where(), clerks)
+        print(f"  linearizable: {len(self.world.history)} calls checked in "
+              f"{result.elapsed:.2f}s")
