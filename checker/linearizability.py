@@ -41,113 +41,31 @@ processes for large histories.
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
 import pickle
 import time
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from .components import Groups, Witness, discover, explains, merge_orders, replay
 from .history import UNKNOWN, Operation
-from .models import Model, get_model
+from .models import Model, get_model, overridden_hint
+from .results import DEFAULT_PRUNING, CheckResult, PartitionResult, Pruning, Verdict, overall
+from .search import search
 
-__all__ = ["CheckResult", "PartitionResult", "Pruning", "Verdict", "check", "check_partition"]
+__all__ = ["DEFAULT_PRUNING", "CheckResult", "PartitionResult", "Pruning", "Verdict", "check",
+           "check_partition"]
 
 #: Partitions still unfinished after this many seconds of in-process search move to worker
 #: processes (when there are several and more than one CPU): quick checks, which are most,
 #: never pay the process start-up cost.
 PROCESS_AFTER = 2.0
-_OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition
-#: How many distinct longest partial linearizations verbose mode keeps per partition.
-MAX_LONGEST = 8
 #: Rule 8 gives up (the plain search goes on alone) once one group holds more than this
 #: share of the operations: searching it would redo the plain search's work.
 MOST_IN_ONE_GROUP = 0.75
-
-
-@dataclass(frozen=True)
-class Pruning:
-    """Switches for the pruning rules (all on by default); for measuring what each is worth.
-
-    Every rule keeps verdicts exact; turning one off only makes some searches slower.
-    """
-
-    read_absorption: bool = True
-    skip_open_noops: bool = True
-    identical_candidates: bool = True
-    open_subsets: bool = True
-    dead_reads: bool = True  # the model's may_become/is_reset hints
-    lookahead: int = 2  # reads of each kind, called after the candidates, asked may_become
-    unseen_open: bool = True  # the model's observes hint: skip open ops no read shows
-    round_robin: bool = True  # interleave partitions, stop at the first failure
-    components: bool = True  # rule 8: split a hard search into observed-independent groups
-    components_after: int = 2048  # search nodes of the plain search before rule 8 starts
-
-
-DEFAULT_PRUNING = Pruning()
-_CLOCK_EVERY = 512  # nodes between two looks at the clock
-
-
-class Verdict(StrEnum):
-    """Outcome of a check; the values are the strings used in reports and JSON."""
-
-    OK = "ok"
-    ILLEGAL = "illegal"
-    UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass
-class PartitionResult:
-    """What the search found in one partition.
-
-    ``ops`` is the partition's history sorted by call time; the indices below refer to it.
-    ``linearizations`` are the longest partial linearizations found (the full one for an
-    OK partition), as lists of (op index, state after the op). ``stuck`` are the operations
-    that real time allowed next at the end of the longest one but the model refused;
-    ``blocking`` is the completed operation whose return bounds that point, and
-    ``fail_time`` its return time: no linearization gets past it. ``stuck`` also names the
-    first read called later that can no longer succeed, when that is what ended the search.
-    ``index`` is the partition's position in the model's partitioning. ``components`` is
-    the number of independent groups the verdict came from (rule 8), 1 for a plain search.
-    """
-
-    ops: list[Operation]
-    verdict: Verdict
-    linearizations: list[list[tuple[int, Any]]] = field(default_factory=list)
-    stuck: list[int] = field(default_factory=list)
-    blocking: int | None = None
-    fail_time: float | None = None
-    nodes: int = 0
-    elapsed: float = 0.0
-    index: int = 0
-    components: int = 1
-
-
-@dataclass
-class CheckResult:
-    """Overall verdict, plus per-partition details when ``verbose`` was asked for."""
-
-    verdict: Verdict
-    partitions: list[PartitionResult]
-    elapsed: float
-    nodes: int
-    n_ops: int
-    n_partitions: int
-
-    @property
-    def ok(self) -> bool:
-        """True only for a proven-linearizable history."""
-        return self.verdict is Verdict.OK
 
 
 def check(
@@ -204,15 +122,8 @@ def check(
                                      min(cpus, len(left)))
             results.sort(key=lambda r: r.index)
 
-    verdicts = {r.verdict for r in results}
-    if Verdict.ILLEGAL in verdicts:
-        verdict = Verdict.ILLEGAL
-    elif Verdict.UNKNOWN in verdicts:
-        verdict = Verdict.UNKNOWN
-    else:
-        verdict = Verdict.OK
     return CheckResult(
-        verdict=verdict,
+        verdict=overall({r.verdict for r in results}),
         partitions=results if verbose else [],
         elapsed=time.monotonic() - start,
         nodes=sum(r.nodes for r in results),
@@ -302,32 +213,6 @@ def _picklable(obj: Any) -> bool:
     return True
 
 
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a JSON-like value, used to spot identical operations.
-
-    Equal values (by ``==``, as the search cache compares states) give equal results.
-    """
-    if type(value) is dict:
-        try:
-            return frozenset(value.items())  # the common case: scalar values
-        except TypeError:
-            return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return ("[", tuple(_freeze(v) for v in value))
-    if isinstance(value, dict):
-        return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, set | frozenset):
-        try:
-            return ("#", frozenset(value))
-        except TypeError:
-            return ("#", tuple(sorted(repr(_freeze(v)) for v in value)))
-    try:
-        hash(value)
-    except TypeError:
-        return ("?", json.dumps(value, sort_keys=True, default=repr))
-    return value
-
-
 def check_partition(
     history: Sequence[Operation],
     model: Model,
@@ -349,7 +234,7 @@ def _search_split(
     ``pruning.components_after`` nodes: from then on both advance in turn with a doubling
     budget and the first verdict wins (both are exact). Quick checks never pay for rule 8."""
     start = time.monotonic()
-    plain = _search(part, model, deadline, verbose, index, pruning)
+    plain = search(part, model, deadline, verbose, index, pruning)
     if not pruning.components or len(part) < 3:
         return (yield from plain)
     plain_nodes = split_nodes = 0
@@ -420,9 +305,7 @@ def _split(
     outputs = [UNKNOWN if op.ret is None else op.output for op in ops]
     step = model.step
     init = model.init()
-    may_become = getattr(model, "may_become", None)
-    if getattr(may_become, "__func__", None) is Model.may_become:
-        may_become = None
+    may_become = overridden_hint(model, "may_become")
     read_only = getattr(model, "is_read_only", None)
 
     def reader(i: int) -> bool:
@@ -452,7 +335,7 @@ def _split(
         comps[cid] = members
         for i in members:
             group_of[i] = cid
-        active["g", cid] = _search([ops[i] for i in members], model, deadline, True, cid,
+        active["g", cid] = search([ops[i] for i in members], model, deadline, True, cid,
                                    pruning)
         fresh.append(("g", cid))
 
@@ -465,7 +348,7 @@ def _split(
         relaxed = [ops[i] if i in members else
                    Operation(ops[i].client, ops[i].input, None, ops[i].call, None, ops[i].meta)
                    for i in kept]
-        active["r", cid] = _search(relaxed, model, deadline, True, index, pruning)
+        active["r", cid] = search(relaxed, model, deadline, True, index, pruning)
 
     def abandon(key: tuple[str, int]) -> None:
         """Abandon a search (its nodes still count)."""
@@ -623,310 +506,3 @@ def _split(
     for key in list(active):
         abandon(key)
     return None
-
-
-def _search(
-    history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
-    index: int, pruning: Pruning = DEFAULT_PRUNING,
-) -> Generator[int, None, PartitionResult]:
-    """The search itself, as a generator that pauses every ``_CLOCK_EVERY`` nodes (it
-    yields the nodes searched so far).
-
-    Pausing lets ``check`` interleave partitions, so an easy failing partition is found
-    without first finishing a hard one.
-    """
-    start = time.monotonic()
-    ops = sorted(history, key=lambda op: op.call)
-    n = len(ops)
-    inf = math.inf
-    calls = [op.call for op in ops]
-    rets = [inf if op.ret is None else op.ret for op in ops]
-    is_open = [op.ret is None for op in ops]
-    inputs = [op.input for op in ops]
-    outputs = [UNKNOWN if op.ret is None else op.output for op in ops]
-    class_of: dict[Any, int] = {}
-    cls = [class_of.setdefault((_freeze(op.input), o is UNKNOWN, _freeze(o)), len(class_of))
-           for op, o in zip(ops, outputs, strict=True)]
-    ret_order = sorted((i for i in range(n) if not is_open[i]), key=lambda i: (rets[i], i))
-    n_c = len(ret_order)
-    open_mask = 0
-    for i in range(n):
-        if is_open[i]:
-            open_mask |= 1 << i
-    has_open = open_mask != 0 and pruning.open_subsets
-    skip_open_noops = pruning.skip_open_noops
-    lookahead = pruning.lookahead
-    step = model.step
-    may_become = getattr(model, "may_become", None)
-    prune = (pruning.dead_reads and may_become is not None
-             and getattr(may_become, "__func__", None) is not Model.may_become)
-    ro = getattr(model, "is_read_only", None)
-    reader = [False if is_open[i] or ro is None else bool(ro(inputs[i], outputs[i]))
-              for i in range(n)]
-    read_only = reader if pruning.read_absorption else [False] * n
-    # Open operations whose effect no read could show are never tried: in any valid order
-    # they either did not take effect or were overwritten unseen, so they can be left out.
-    unseen = [False] * n
-    observes = getattr(model, "observes", None)
-    if (pruning.unseen_open and observes is not None and open_mask
-            and getattr(observes, "__func__", None) is not Model.observes):
-        reads = [i for i in range(n) if reader[i]]
-        budget = _OBSERVES_BUDGET  # bounds the cost on huge histories (then: no pruning)
-        for i in range(n):
-            if is_open[i] and budget > 0:
-                budget -= len(reads)
-                unseen[i] = budget > 0 and not any(
-                    rets[r] >= calls[i] and observes(inputs[i], inputs[r], outputs[r])
-                    for r in reads)
-    overwrites = getattr(model, "overwrites", None)
-    relevant: dict[Any, list[int]] = {}  # read input -> operations overwriting what it sees
-    frozen_inputs: dict[int, Any] = {}
-    kinds: dict[Any, list[int]] = {}
-    if prune and lookahead > 0:
-        for i in range(n):
-            if reader[i]:
-                fi = frozen_inputs[i] = _freeze(inputs[i])
-                kinds.setdefault(fi, []).append(i)
-    read_kinds = list(kinds.values())
-    if not pruning.identical_candidates:
-        cls = list(range(n))
-    lin = bytearray(n)
-
-    def reset_pending(j: int, state: Any) -> bool:
-        """Whether an unlinearized operation overwriting what read ``j`` observes can still
-        be placed before ``j`` returns, and leave a state from which ``j`` may succeed."""
-        fj = frozen_inputs.get(j)
-        if fj is None:
-            fj = frozen_inputs[j] = _freeze(inputs[j])
-        ks = relevant.get(fj)
-        if ks is None:
-            inp = inputs[j]
-            ks = relevant[fj] = [] if overwrites is None else [
-                k for k in range(n) if overwrites(inputs[k], inp)]
-        t = rets[j]
-        for k in ks:
-            if calls[k] > t:
-                return False
-            if not lin[k]:
-                ok, ns = step(state, inputs[k], outputs[k])
-                if ok and may_become(ns, inputs[j], outputs[j]):
-                    return True
-        return False
-
-    def expand(s_bits: int, state: Any, p_call: int, p_ret: int, added: list[int]):
-        """Absorb no-ops, then list the children.
-
-        Returns (status, bits, p_call, p_ret, kids) with status 1 when every completed
-        operation is linearized, -1 when the node is dead, 0 otherwise.
-        """
-        while p_ret < n_c and lin[ret_order[p_ret]]:
-            p_ret += 1
-        if p_ret == n_c:
-            return 1, s_bits, p_call, p_ret, None
-        minret = rets[ret_order[p_ret]]
-        while p_call < n and lin[p_call]:
-            p_call += 1
-        kids: list[tuple[int, Any]] = []
-        by_class: dict[int, int] = {}
-        j = p_call
-        while True:
-            absorbed = False
-            while j < n and calls[j] <= minret:
-                if not lin[j] and not unseen[j]:
-                    ok, ns = step(state, inputs[j], outputs[j])
-                    if ok:
-                        if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
-                            if not is_open[j]:
-                                lin[j] = 1
-                                s_bits |= 1 << j
-                                added.append(j)
-                                absorbed = True
-                        else:
-                            c = cls[j]
-                            k = by_class.get(c)
-                            if k is None:
-                                by_class[c] = len(kids)
-                                kids.append((j, ns))
-                            elif rets[j] < rets[kids[k][0]]:
-                                kids[k] = (j, ns)
-                    elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
-                          and not reset_pending(j, state)):
-                        return -1, s_bits, p_call, p_ret, None
-                j += 1
-            if not absorbed:
-                break
-            while p_ret < n_c and lin[ret_order[p_ret]]:
-                p_ret += 1
-            if p_ret == n_c:
-                return 1, s_bits, p_call, p_ret, None
-            minret = rets[ret_order[p_ret]]
-        if prune:
-            # Reads called later still constrain the present: a read that will see an
-            # extension of today's value (say) fails now unless an overwrite can come first.
-            # The next few reads of each kind (same input: same key, say) are asked.
-            for reads in read_kinds:
-                a = bisect_left(reads, j)
-                for q in reads[a:a + lookahead]:
-                    if (not may_become(state, inputs[q], outputs[q])
-                            and not reset_pending(q, state)):
-                        return -1, s_bits, p_call, p_ret, None
-        if len(kids) > 1:
-            kids.sort(key=lambda kid: (rets[kid[0]], kid[0]))
-        return 0, s_bits, p_call, p_ret, kids
-
-    init = model.init()
-    nodes = 1
-    best_depth = -1
-    longest: list[list[tuple[int, Any]]] = []
-    best_node: tuple[int, Any, int] | None = None
-    result_verdict = Verdict.ILLEGAL
-
-    root_added: list[int] = []
-    status, s0, pc0, pr0, kids0 = expand(0, init, 0, 0, root_added)
-    done = status == 1
-    if status == -1:
-        kids0 = []
-    # frame: [bits, state, p_call, p_ret, kids, next kid, ops set by this frame]
-    stack: list[list[Any]] = [[s0, init, pc0, pr0, kids0, 0, root_added]]
-
-    def path_of(frames: list[list[Any]]) -> list[tuple[int, Any]]:
-        return [(j, fr[1]) for fr in frames for j in fr[6]]
-
-    live = 0  # stack length at the deepest node while it is still on the stack, else 0
-
-    def explain(res: PartitionResult, bits: int, state: Any, p_ret: int) -> None:
-        """What could not go on at the end of the longest partial linearization: the
-        operations real time allows next that the model refuses, and the reads called later
-        that can no longer succeed (dead-read pruning)."""
-        saved = bytes(lin)
-        for i in range(n):
-            lin[i] = (bits >> i) & 1
-        while p_ret < n_c and lin[ret_order[p_ret]]:
-            p_ret += 1
-        if p_ret < n_c:
-            blocking = ret_order[p_ret]
-            res.blocking, res.fail_time = blocking, rets[blocking]
-            for j in range(n):
-                if not lin[j] and calls[j] <= rets[blocking]:
-                    if not step(state, inputs[j], outputs[j])[0]:
-                        res.stuck.append(j)
-            if prune:
-                for j in range(n):
-                    if (reader[j] and not lin[j] and calls[j] > rets[blocking]
-                            and not may_become(state, inputs[j], outputs[j])
-                            and not reset_pending(j, state)):
-                        res.stuck.append(j)
-                        break
-        lin[:] = saved
-
-    def note(bits: int, state: Any, p_ret: int) -> None:
-        """Keep the longest partial linearizations (the current stack's path).
-
-        A new deepest node is copied only when the search backtracks past it (see
-        ``leaving``): going ever deeper then costs nothing.
-        """
-        nonlocal best_depth, longest, best_node, live
-        depth = bits.bit_count()
-        if depth > best_depth:
-            best_depth = depth
-            longest = []
-            best_node = (bits, state, p_ret)
-            live = len(stack)
-        elif depth == best_depth and len(longest) + (live > 0) < MAX_LONGEST:
-            longest.append(path_of(stack))
-
-    def leaving() -> None:
-        """Called before popping the stack: save the deepest path if it is being left."""
-        nonlocal live
-        if live and len(stack) == live:
-            longest.insert(0, path_of(stack))
-            live = 0
-
-    if done:
-        result_verdict = Verdict.OK
-        if verbose:
-            longest = [path_of(stack)]
-    else:
-        visited: set[tuple[int, Any]] = {(s0, init)}
-        dom: dict[tuple[int, Any], list[int]] = {}
-        not_open = ~open_mask
-        if verbose:
-            note(s0, init, pr0)
-        while stack:
-            fr = stack[-1]
-            kids = fr[4]
-            k = fr[5]
-            if k == len(kids):
-                if verbose:
-                    leaving()
-                stack.pop()
-                for j in fr[6]:
-                    lin[j] = 0
-                if has_open:
-                    bits = fr[0]
-                    dom.setdefault((bits & not_open, fr[1]), []).append(bits & open_mask)
-                continue
-            fr[5] = k + 1
-            j, ns = kids[k]
-            bits = fr[0] | (1 << j)
-            key = (bits, ns)
-            if key in visited:
-                continue
-            if has_open:
-                seen = dom.get((bits & not_open, ns))
-                if seen is not None:
-                    o = bits & open_mask
-                    if any((o1 | o) == o for o1 in seen):
-                        continue
-            visited.add(key)
-            nodes += 1
-            if nodes % _CLOCK_EVERY == 0:
-                if deadline is not None and time.monotonic() > deadline:
-                    result_verdict = Verdict.UNKNOWN
-                    break
-                yield nodes
-            lin[j] = 1
-            added = [j]
-            status, bits2, pc, pr, kids2 = expand(bits, ns, fr[2], fr[3], added)
-            if status == -1:
-                if verbose:  # a dead end is still a partial linearization worth showing
-                    stack.append([bits2, ns, pc, pr, [], 0, added])
-                    note(bits2, ns, pr)
-                    leaving()
-                    stack.pop()
-                for x in added:
-                    lin[x] = 0
-                continue
-            if status == 1:
-                stack.append([bits2, ns, pc, pr, [], 0, added])
-                result_verdict = Verdict.OK
-                break
-            if bits2 != bits:
-                key = (bits2, ns)
-                pruned = key in visited
-                if not pruned and has_open:
-                    seen = dom.get((bits2 & not_open, ns))
-                    if seen is not None:
-                        o = bits2 & open_mask
-                        pruned = any((o1 | o) == o for o1 in seen)
-                if pruned:
-                    for x in added:
-                        lin[x] = 0
-                    continue
-                visited.add(key)
-            stack.append([bits2, ns, pc, pr, kids2, 0, added])
-            if verbose:
-                note(bits2, ns, pr)
-
-    res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes, index=index)
-    if verbose:
-        if result_verdict is Verdict.OK:
-            res.linearizations = [path_of(stack)]
-        else:
-            if live:  # timed out while the deepest node was still on the stack
-                longest.insert(0, path_of(stack[:live]))
-            res.linearizations = longest
-            if best_node is not None:
-                explain(res, *best_node)
-    res.elapsed = time.monotonic() - start
-    return res
