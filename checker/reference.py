@@ -23,8 +23,8 @@ __all__ = ["check", "search"]
 
 def check(history: Sequence[Operation], model: Model | str, *,
           timeout: float | None = None) -> CheckResult:
-    """The verdict of the plain search on each of the model's partitions, one after another
-    (``timeout`` in seconds for the whole history; past it: UNKNOWN)."""
+    """The verdict of the reference search on each of the model's partitions, one after
+    another (``timeout`` in seconds for the whole history; past it: UNKNOWN)."""
     start = time.monotonic()
     m = get_model(model)
     ops = list(history)
