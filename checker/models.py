@@ -40,6 +40,7 @@ __all__ = [
     "Register",
     "SetModel",
     "get_model",
+    "overridden_hint",
 ]
 
 
@@ -106,6 +107,15 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<model {self.name}>"
+
+
+def overridden_hint(model: Any, hint: str) -> Callable[..., Any] | None:
+    """The model's pruning hint ``hint`` (``may_become``, ``observes``) when it differs from
+    the base class's: the default prunes nothing, so the search need not even call it."""
+    method = getattr(model, hint, None)
+    if method is None or getattr(method, "__func__", None) is getattr(Model, hint):
+        return None
+    return method
 
 
 def _show(value: Any) -> str:

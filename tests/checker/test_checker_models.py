@@ -232,7 +232,7 @@ def test_duck_typed_model_with_hints():
 
 
 def test_hard_partitions_move_to_worker_processes(monkeypatch):
-    import faultlab.checker.linearizability as lin
+    import faultlab.checker.schedule as lin
 
     monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
     monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)

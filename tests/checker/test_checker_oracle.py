@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from faultlab.checker import reference
 from faultlab.checker.history import UNKNOWN, Operation
 from faultlab.checker.linearizability import Pruning, Verdict, check
 from faultlab.checker.models import MODELS
@@ -221,11 +222,6 @@ def test_open_operations_may_take_effect_or_not(data):
     assert (check(ops, model).verdict is Verdict.OK) == oracle(ops, model)
 
 
-NO_PRUNING = Pruning(read_absorption=False, skip_open_noops=False, identical_candidates=False,
-                     open_subsets=False, dead_reads=False, lookahead=0, round_robin=False,
-                     unseen_open=False, components=False)
-
-
 @settings(max_examples=max(150, settings.default.max_examples))
 @given(data=st.data(), name=st.sampled_from(["register", "cas-register", "kv", "set"]))
 def test_pruning_rules_agree_with_the_plain_search(data, name):
@@ -237,7 +233,7 @@ def test_pruning_rules_agree_with_the_plain_search(data, name):
         if op.ret is not None:
             ops[i] = Operation(op.client, op.input, data.draw(OUTPUTS[name]), op.call, op.ret)
     model = MODELS[name]()
-    plain = check(ops, model, pruning=NO_PRUNING, timeout=1)
+    plain = reference.check(ops, model, timeout=1)
     assume(plain.verdict is not Verdict.UNKNOWN)
     assert check(ops, model).verdict is plain.verdict
     assert check(ops, model, partition=False).verdict is plain.verdict
