@@ -30,7 +30,8 @@ Durability: everything an acceptor promised or accepted, every decided value, ev
 proposal and the Done values are saved through ``ctx.persister`` before any reply that
 depends on them leaves, so a crashed and restarted peer continues where it stopped. The
 saved state is one codec-encoded map (``{"dones", "floor", "max", "app", "inst"}``) whose
-``inst`` holds one encoded record per instance; only changed records are re-encoded.
+``inst`` holds one encoded record per instance; only changed records are re-encoded
+(:mod:`.records`).
 ``retained_bytes()`` measures the instance state held in memory (codec bytes), the measure
 behind the lab's "memory at most half after Done".
 
@@ -68,6 +69,7 @@ from faultlab.paxos.messages import (
     PaxosPrepareReply,
 )
 from faultlab.paxos.proposer import Proposer
+from faultlab.paxos.records import InstanceRecords
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import Context
@@ -118,7 +120,7 @@ class Paxos:
         self.max_seq = -1
         self.app_state: Any = None  # a host's own durable state, saved with Paxos's
         self.rpc_count = 0          # requests received over the network (as the lab counts)
-        self._records: dict[int, bytes] = {}
+        self._records = InstanceRecords()  # the saved "inst" map, kept encoded
 
     # ------------------------------------------------------------------ the 2015 interface
 
@@ -289,8 +291,7 @@ class Paxos:
         self.acceptor.forget_below(floor)
         self.proposer.forget_below(floor)
         self.learner.forget_below(floor)
-        for seq in [s for s in self._records if s < floor]:
-            del self._records[seq]
+        self._records.forget_below(floor)
         self.save()
 
     def retained_bytes(self) -> int:
@@ -313,21 +314,18 @@ class Paxos:
                 continue
             record = (self.acceptor.durable(seq), self.learner.durable(seq),
                       self.proposer.durable(seq))
-            if record == (None, None, None):
-                self._records.pop(seq, None)
-            else:
-                self._records[seq] = codec.encode(record)
-        blob = codec.encode({"format": FORMAT, "dones": self.dones, "floor": self.floor,
-                             "max": self.max_seq, "app": self.app_state, "inst": self._records})
-        self.ctx.persister.save(blob, snapshot)
+            self._records.put(seq, None if record == (None, None, None) else codec.encode(record))
+        head = codec.encode({"format": FORMAT, "dones": self.dones, "floor": self.floor,
+                             "max": self.max_seq, "app": self.app_state, "inst": {}})
+        self.ctx.persister.save(self._records.encode_into(head), snapshot)
 
     def _load(self, saved: dict) -> None:
         self.dones = list(saved["dones"])
         self.floor = saved["floor"]
         self.max_seq = saved["max"]
         self.app_state = saved["app"]
-        self._records = dict(saved["inst"])
-        for seq, raw in self._records.items():
+        for seq, raw in saved["inst"].items():
+            self._records.put(seq, raw)
             acc, learned, proposal = codec.decode(raw)
             if acc is not None:
                 self.acceptor.restore(seq, acc)

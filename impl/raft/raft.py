@@ -171,8 +171,7 @@ class Raft:
         voted = None if self.bug_forget_voted_for else self.voted_for
         head = codec.encode((self.current_term, voted, self.snapshot_index,
                              self.snapshot_term, ()))
-        # head ends with the empty tuple (tag 0x07, count 0); put the log's count and items
-        return b"".join((head[:-1], _uvarint(len(self.log)), *self._encoded))
+        return codec.fill_last(head, len(self.log), self._encoded)
 
     def persist(self, snapshot: bytes | None = None) -> None:
         """Save currentTerm, votedFor and the log (and the snapshot, atomically, if given)."""
@@ -558,14 +557,6 @@ class Raft:
                 tuple(sorted(self.votes)), tuple(sorted(self.next_index.items())),
                 tuple(sorted(self.match_index.items())))
 
-
-def _uvarint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 _HANDLERS: dict[type, Callable[[Raft, str, Any], None]] = {

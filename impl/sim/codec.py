@@ -33,7 +33,8 @@ import operator
 import struct
 from typing import Any
 
-__all__ = ["encode", "encode_message", "decode", "encoded_size", "register", "CodecError"]
+__all__ = ["encode", "encode_message", "decode", "encoded_size", "register", "CodecError",
+           "fill_last"]
 
 
 class CodecError(ValueError):
@@ -219,6 +220,20 @@ def encode(value: Any, *, canonical: bool = False) -> bytes:
     out = bytearray()
     _write(out, value, canonical)
     return bytes(out)
+
+
+def fill_last(head: bytes, count: int, parts: Any) -> bytes:
+    """The encoding of a value whose last-written item is a container of ``count`` items,
+    given ``head``, the encoding of that value with the container empty (a tuple or a map,
+    which ``head`` ends with as tag and count 0), and ``parts``, the container's items already
+    encoded (a map's as key and value, joined). A persister that saves a growing log after
+    each change keeps each entry's encoding and joins them, instead of encoding the log again.
+    """
+    if not head or head[-1] != 0 or len(head) < 2 or head[-2] not in (_SEQ, _MAP):
+        raise CodecError("fill_last: head does not end with an empty tuple or map")
+    count_bytes = bytearray()
+    _varint(count_bytes, count)
+    return b"".join((head[:-1], bytes(count_bytes), *parts))
 
 
 def encoded_size(value: Any) -> int:

@@ -11,10 +11,9 @@ Finally the whole history must be linearizable (decided: unknown fails).
 
 from __future__ import annotations
 
-from kv_tester import ELECTION_TIMEOUT, Tester
-
 from faultlab.kv.checks import append_value, check_appends
 from faultlab.tools.clients import Body
+from kv_tester import ELECTION_TIMEOUT, Tester
 
 ITERATIONS = 3
 CLIENT_SECONDS = 5.0
@@ -30,7 +29,7 @@ def generic_test(t: Tester, nclients: int, *, crash: bool = False, partitions: b
         counts = [0] * nclients
         clerks = [t.make_client(t.all()) for _ in range(nclients)]
 
-        def client(cli: int) -> Body:
+        def client(cli: int, counts: list[int] = counts) -> Body:
             last = ""
             if not randomkeys:
                 yield ("call", {"op": "put", "key": str(cli), "value": last})

@@ -4,10 +4,9 @@ consensus engines (none of these tests depends on which is below)."""
 from __future__ import annotations
 
 import pytest
+from faultlab.kv.checks import append_value, check_appends
 from kv_generic import generic_test, generic_test_speed
 from kv_tester import ELECTION_TIMEOUT, Tester
-
-from faultlab.kv.checks import append_value, check_appends
 
 ENGINES = pytest.mark.parametrize("engine", ["raft", "paxos"])
 

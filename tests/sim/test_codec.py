@@ -84,3 +84,19 @@ def test_random_bytes_never_raise_anything_but_codec_error(data):
 def test_unencodable_value_names_its_type():
     with pytest.raises(codec.CodecError, match="object"):
         codec.encode(object())
+
+
+@given(st.lists(st.integers() | st.text(max_size=3), max_size=200))
+def test_fill_last_joins_cached_items_into_the_same_bytes(items):
+    head = codec.encode((1, "x", ()))
+    assert codec.fill_last(head, len(items), [codec.encode(i) for i in items]) == \
+        codec.encode((1, "x", tuple(items)))
+    pairs = {i: str(i) for i in range(len(items))}
+    head = codec.encode({"a": 1, "m": {}})
+    parts = [codec.encode(k) + codec.encode(v) for k, v in pairs.items()]
+    assert codec.fill_last(head, len(pairs), parts) == codec.encode({"a": 1, "m": pairs})
+
+
+def test_fill_last_refuses_a_head_without_an_empty_container():
+    with pytest.raises(codec.CodecError, match="empty tuple or map"):
+        codec.fill_last(codec.encode((1, 2)), 0, [])
