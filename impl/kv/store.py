@@ -53,6 +53,7 @@ class KVStore:
     def __init__(self) -> None:
         self.data: dict[str, tuple[str, int]] = {}
         self.dups = DuplicateTable()
+        self._rows: dict[str, bytes] = {}  # key -> encoded (key, value, version), for snapshots
 
     def apply(self, op: Op) -> Result:
         """Apply one command from the log; its result."""
@@ -70,23 +71,34 @@ class KVStore:
         if op.kind == GET:
             return (OK if version else ERR_NO_KEY), value, version
         if op.kind == PUT:
-            self.data[op.key] = (op.value, version + 1)
+            self._write(op.key, op.value, version + 1)
         elif op.kind == APPEND:
-            self.data[op.key] = (value + op.value, version + 1)
+            self._write(op.key, value + op.value, version + 1)
         elif op.kind == VPUT:
             if op.version != version:
                 return (ERR_NO_KEY if version == 0 and op.version > 0 else ERR_VERSION), "", 0
-            self.data[op.key] = (op.value, version + 1)
+            self._write(op.key, op.value, version + 1)
         else:
             raise ValueError(f"unknown operation {op.kind!r}")
         return OK, "", 0
 
+    def _write(self, key: str, value: str, version: int) -> None:
+        self.data[key] = (value, version)
+        self._rows.pop(key, None)
+
     def snapshot(self) -> bytes:
-        """Store and duplicate table, canonically encoded (equal states, equal bytes)."""
-        return codec.encode((sorted((k, v, n) for k, (v, n) in self.data.items()),
-                             self.dups.dump()))
+        """Duplicate table and store (rows sorted by key), canonically encoded: equal states,
+        equal bytes. Each row's encoding is kept until its key is written again, so a
+        service that snapshots often does not re-encode every value each time."""
+        rows = self._rows
+        for key in self.data.keys() - rows.keys():
+            value, version = self.data[key]
+            rows[key] = codec.encode((key, value, version))
+        head = codec.encode((self.dups.dump(), ()))
+        return codec.fill_last(head, len(rows), [rows[k] for k in sorted(rows)])
 
     def restore(self, data: bytes) -> None:
-        rows, dups = codec.decode(data)
+        dups, rows = codec.decode(data)
         self.data = {k: (v, n) for k, v, n in rows}
+        self._rows = {}
         self.dups.load(dups)

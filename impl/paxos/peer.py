@@ -119,8 +119,10 @@ class Paxos:
         self.peer_floor = 0         # highest floor another peer reported (forget="own")
         self.max_seq = -1
         self.app_state: Any = None  # a host's own durable state, saved with Paxos's
+        #                             (replaced to change it, never mutated in place)
         self.rpc_count = 0          # requests received over the network (as the lab counts)
         self._records = InstanceRecords()  # the saved "inst" map, kept encoded
+        self._head: tuple[Any, bytes] = (None, b"")  # (what it encodes, the saved head)
 
     # ------------------------------------------------------------------ the 2015 interface
 
@@ -315,9 +317,19 @@ class Paxos:
             record = (self.acceptor.durable(seq), self.learner.durable(seq),
                       self.proposer.durable(seq))
             self._records.put(seq, None if record == (None, None, None) else codec.encode(record))
-        head = codec.encode({"format": FORMAT, "dones": self.dones, "floor": self.floor,
-                             "max": self.max_seq, "app": self.app_state, "inst": {}})
-        self.ctx.persister.save(self._records.encode_into(head), snapshot)
+        self.ctx.persister.save(self._records.encode_into(self._encoded_head()), snapshot)
+
+    def _encoded_head(self) -> bytes:
+        """The saved state without its instances; encoded again only when it changed (most
+        saves change one instance's record and nothing here)."""
+        app = self.app_state
+        key = (tuple(self.dones), self.floor, self.max_seq,
+               tuple(app.items()) if isinstance(app, dict) else app)
+        if key != self._head[0]:
+            self._head = (key, codec.encode({
+                "format": FORMAT, "dones": self.dones, "floor": self.floor,
+                "max": self.max_seq, "app": app, "inst": {}}))
+        return self._head[1]
 
     def _load(self, saved: dict) -> None:
         self.dones = list(saved["dones"])

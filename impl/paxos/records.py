@@ -5,8 +5,10 @@ the lab's did), and that state holds one record per instance it has not forgotte
 every record at every save costs the number of instances, so a service without compaction
 slows down as its log grows. Records change almost only near the newest instances: a record
 is encoded once when it changes, and the records below a *mark* well behind the newest are
-joined once into a prefix that later saves reuse. A change below the mark (a late prepare for
-an old instance, forgetting) drops the prefix, which the next saves rebuild.
+joined once into chunks of a prefix that later saves reuse. The state goes to the persister
+in pieces (joined only when read), so a save copies neither the prefix nor the records. A
+change below the mark (a late prepare for an old instance, forgetting) drops the prefix,
+which the next saves rebuild.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ class InstanceRecords:
         self._top = -1                       # highest seq that ever had a record
         self._mark = 0                        # the prefix holds every record with seq < mark
         self._low = 0                         # and none below low (forgotten)
-        self._prefix = b""
-        self._prefix_count = 0
+        self._chunks: list[bytes] = []        # the prefix, in joined chunks
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -52,11 +53,13 @@ class InstanceRecords:
             self._low = floor
             self._drop_prefix()
 
-    def encode_into(self, head: bytes) -> bytes:
-        """``head`` (the peer's state, ending with ``"inst": {}``) with the map filled in."""
+    def encode_into(self, head: bytes) -> tuple[bytes, ...]:
+        """``head`` (the peer's state, ending with ``"inst": {}``) with the map filled in, in
+        pieces (the persister joins them when the state is read)."""
         self._advance_mark()
-        tail = (self._pairs[s] for s in range(self._mark, self._top + 1) if s in self._pairs)
-        return codec.fill_last(head, len(self._pairs), (self._prefix, *tail))
+        pairs = self._pairs
+        tail = [pairs[s] for s in range(self._mark, self._top + 1) if s in pairs]
+        return codec.last_pieces(head, len(pairs), (*self._chunks, *tail))
 
     def _advance_mark(self) -> None:
         target = self._top - _TAIL
@@ -64,12 +67,10 @@ class InstanceRecords:
             return
         start = max(self._mark, self._low)
         added = [self._pairs[s] for s in range(start, target) if s in self._pairs]
-        self._prefix += b"".join(added)
-        self._prefix_count += len(added)
+        self._chunks.append(b"".join(added))
         self._mark = target
 
     def _drop_prefix(self) -> None:
         self._mark = self._low
-        self._prefix = b""
-        self._prefix_count = 0
+        self._chunks = []
 

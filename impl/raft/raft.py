@@ -65,6 +65,7 @@ FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 HEARTBEAT = 0.1                   # seconds between a leader's AppendEntries rounds (<= 10/s)
 ELECTION_TIMEOUT = (0.3, 0.6)     # randomized election timeout range, in seconds
 MAX_ENTRIES = 256                 # entries per AppendEntries at most
+CHUNK = 64                        # log entries per joined piece of the persisted state
 ELECTION_TIMER = "raft:election"
 HEARTBEAT_TIMER = "raft:heartbeat"
 
@@ -115,6 +116,7 @@ class Raft:
         self.voted_for: str | None = None
         self.log: list[tuple[int, Any]] = []      # entries snapshot_index+1 .. last
         self._encoded: list[bytes] = []             # codec encoding of each log entry
+        self._chunks: list[bytes] = []              # joined runs of CHUNK of those
         self.snapshot_index = 0
         self.snapshot_term = 0
         # Volatile state on all servers.
@@ -158,20 +160,36 @@ class Raft:
         """Delete log[pos:] (list positions, not indices)."""
         del self.log[pos:]
         del self._encoded[pos:]
+        self._unchunk(pos)
 
     def _log_drop_prefix(self, pos: int) -> None:
         """Keep log[pos:] only; new lists, so the dropped entries are freed."""
         self.log = self.log[pos:]
         self._encoded = self._encoded[pos:]
+        self._chunks = []
 
-    def persisted_state(self) -> bytes:
-        """``codec.encode((currentTerm, votedFor, snapshotIndex, snapshotTerm, log))``, built
-        from the cached encoding of each entry (the codec writes a tuple as tag, count,
-        items), so saving after an append does not re-encode the whole log."""
+    def _unchunk(self, pos: int) -> None:
+        """Entry ``pos`` changed: the joined chunks from the one holding it on are stale."""
+        del self._chunks[pos // CHUNK:]
+
+    def _encoded_pieces(self) -> list[bytes]:
+        """The log's encoded entries as whole chunks of ``CHUNK`` entries (each joined once
+        and kept while its entries stay) followed by the entries after the last chunk."""
+        done = len(self._chunks) * CHUNK
+        while done + 2 * CHUNK <= len(self._encoded):
+            self._chunks.append(b"".join(self._encoded[done:done + CHUNK]))
+            done += CHUNK
+        return [*self._chunks, *self._encoded[done:]]
+
+    def persisted_state(self) -> tuple[bytes, ...]:
+        """``codec.encode((currentTerm, votedFor, snapshotIndex, snapshotTerm, log))`` in
+        pieces (the persister joins them when read), built from the cached encoding of each
+        entry (the codec writes a tuple as tag, count, items): saving after an append neither
+        re-encodes nor copies the whole log."""
         voted = None if self.bug_forget_voted_for else self.voted_for
         head = codec.encode((self.current_term, voted, self.snapshot_index,
                              self.snapshot_term, ()))
-        return codec.fill_last(head, len(self.log), self._encoded)
+        return codec.last_pieces(head, len(self.log), self._encoded_pieces())
 
     def persist(self, snapshot: bytes | None = None) -> None:
         """Save currentTerm, votedFor and the log (and the snapshot, atomically, if given)."""
@@ -188,7 +206,7 @@ class Raft:
         term, voted, s_index, s_term, log = codec.decode(data)
         self.current_term, self.voted_for = term, voted
         self.snapshot_index, self.snapshot_term = s_index, s_term
-        self.log, self._encoded = [], []
+        self.log, self._encoded, self._chunks = [], [], []
         self._log_append([tuple(e) for e in log])
         # Everything up to the snapshot was applied by the service before it was taken; the
         # service gets the snapshot back through apply (the contract's restart rule).
@@ -497,6 +515,7 @@ class Raft:
                 if self.bug_keep_conflicting_suffix:
                     self.log[pos] = new  # the entries after it stay
                     self._encoded[pos] = codec.encode(new)
+                    self._unchunk(pos)
                     continue
                 self._log_truncate(pos)
                 self._log_append(entries[k:])

@@ -34,7 +34,7 @@ import struct
 from typing import Any
 
 __all__ = ["encode", "encode_message", "decode", "encoded_size", "register", "CodecError",
-           "fill_last"]
+           "fill_last", "last_pieces"]
 
 
 class CodecError(ValueError):
@@ -229,11 +229,17 @@ def fill_last(head: bytes, count: int, parts: Any) -> bytes:
     encoded (a map's as key and value, joined). A persister that saves a growing log after
     each change keeps each entry's encoding and joins them, instead of encoding the log again.
     """
+    return b"".join(last_pieces(head, count, parts))
+
+
+def last_pieces(head: bytes, count: int, parts: Any) -> tuple[bytes, ...]:
+    """:func:`fill_last` in pieces, not joined: the persister takes a state in pieces and
+    joins them only when it is read, so a save of a long log copies nothing."""
     if not head or head[-1] != 0 or len(head) < 2 or head[-2] not in (_SEQ, _MAP):
         raise CodecError("fill_last: head does not end with an empty tuple or map")
-    count_bytes = bytearray()
+    count_bytes = bytearray(head[:-1])
     _varint(count_bytes, count)
-    return b"".join((head[:-1], bytes(count_bytes), *parts))
+    return (bytes(count_bytes), *parts)
 
 
 def encoded_size(value: Any) -> int:

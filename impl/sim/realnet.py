@@ -33,7 +33,7 @@ from typing import Any
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node
-from faultlab.sim.persister import Persister
+from faultlab.sim.persister import Persister, State, joined
 from faultlab.sim.world import CallRecord
 
 __all__ = ["FilePersister", "run_node", "run_client", "Address", "MAX_FRAME"]
@@ -54,14 +54,16 @@ class FilePersister(Persister):
         self.path = self.folder / f"{name}.bin"
         if self.path.exists():
             try:
-                self._state, self._snapshot = codec.decode(self.path.read_bytes())
+                state, self._snapshot = codec.decode(self.path.read_bytes())
+                self._set_state(state)
             except (codec.CodecError, ValueError) as e:
                 raise OSError(f"{self.path}: corrupt persister file ({e})") from None
 
-    def save(self, state: bytes, snapshot: bytes | None = None) -> None:
+    def save(self, state: State, snapshot: bytes | None = None) -> None:
         if snapshot is None:
             snapshot = self._snapshot
-        data = codec.encode((bytes(state), bytes(snapshot)))
+        state = joined(state)
+        data = codec.encode((state, bytes(snapshot)))
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
             f.write(data)
