@@ -1,12 +1,13 @@
 """Worlds of Paxos peers, and the 2015 paxos tester's helpers on virtual time.
 
-The 2015 harness (CATALOG A.0) is reproduced with two network profiles: ``RELIABLE_2015``
-(no loss, no delay; a request to an unreachable peer fails at once, as a refused connection
-did) and ``UNRELIABLE_2015`` (10 % of requests lost, and of the rest 20 % executed with the
-reply lost, about 18 % of all; no delay). The lab's per-pair socket links become
-``World.partition``/``World.block``, its deaf peer ``World.deafen`` (requests to it fail,
-replies it gets to its own requests arrive), and its ``rpcCount`` the peers' ``rpc_count``
-(requests received over the network; a proposer's calls to its own acceptor are local).
+The 2015 harness (CATALOG A.0) is reproduced with the runtime's two 2015 network profiles
+(:mod:`faultlab.sim.network`): ``RELIABLE_2015`` (no loss; a request to an unreachable peer
+fails at once, as a refused connection did) and ``UNRELIABLE_2015`` (10 % of requests lost,
+and of the rest 20 % executed with the reply lost, about 18 % of all). The lab's per-pair
+socket links become ``World.partition``/``World.block``, its deaf peer ``World.deafen``
+(requests to it fail, replies it gets to its own requests arrive), and its ``rpcCount`` the
+peers' ``rpc_count`` (requests received over the network; a proposer's calls to its own
+acceptor are local).
 
 :class:`Tester` has the Go test's helpers: ``ndecided`` (fails when two peers decided
 different values; it also remembers every value ever seen decided, so a value that changes
@@ -22,22 +23,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from faultlab.paxos.node import AppClerk, PaxosNode
 from faultlab.paxos.peer import Fate, Paxos
-from faultlab.sim.network import ADVERSARIAL, RELIABLE, NetworkProfile
+from faultlab.sim.network import ADVERSARIAL, RELIABLE_2015, UNRELIABLE_2015, NetworkProfile
 from faultlab.sim.world import World
 from faultlab.tools.trace import TraceRecorder
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Tester", "build", "peer_names",
            "attach_trace"]
 
-RELIABLE_2015 = replace(RELIABLE, name="reliable-2015", max_unreachable_report_ms=1)
-UNRELIABLE_2015 = replace(RELIABLE, name="unreliable-2015", request_loss=0.1, reply_loss=0.2,
-                          max_unreachable_report_ms=1)
 
 
 def peer_names(n: int) -> list[str]:

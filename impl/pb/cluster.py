@@ -1,4 +1,4 @@
-"""Assembling a primary/backup system in a World, and the 2015 network profile.
+"""Assembling a primary/backup system in a World (on the 2015 network profiles).
 
 Node names: the viewservice is ``vs``; servers are ``s1``, ``s2``, ...; pbservice clerks are
 ``c1``, ``c2``, ...; a viewservice clerk (a test's ``vck``) may be added with
@@ -15,24 +15,15 @@ from faultlab.pb.clerk import Clerk, ViewClerk
 from faultlab.pb.common import CLERK_RETRY, VIEWSERVICE, View
 from faultlab.pb.server import PBServer
 from faultlab.pb.viewservice import ViewServer
-from faultlab.sim.network import RELIABLE, UNRELIABLE, NetworkProfile
+from faultlab.sim.network import RELIABLE, RELIABLE_2015, UNRELIABLE_2015, NetworkProfile
 from faultlab.sim.world import World
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Bugs", "build", "add_server", "add_clerk",
            "add_view_clerk", "vs_view", "server"]
 
-#: The 2015 harness on a reliable network: UNIX-domain sockets on one machine, so nothing is
-#: lost, delivery takes up to 1 ms, and a dead peer is noticed within 5 ms.
-RELIABLE_2015 = dataclasses.replace(RELIABLE, name="reliable-2015", max_delay_ms=1,
-                                    max_unreachable_report_ms=5)
-
-#: The 2015 harness's ``setunreliable``: 10 % of requests lost, and of the rest 20 % executed
-#: with the reply lost (about 18 % of all requests); failures to reach a peer are reported at
-#: once (a refused UNIX-socket connection), delays are small. Applied to every message,
-#: including pings (the lab made only the pbservice servers unreliable; this is stricter).
-UNRELIABLE_2015 = dataclasses.replace(UNRELIABLE, name="unreliable-2015", max_delay_ms=2,
-                                      request_loss=0.1, reply_loss=0.2,
-                                      max_unreachable_report_ms=5)
+# The 2015 harness's networks (one definition for every lab: faultlab.sim.network); pings
+# are lossy too under UNRELIABLE_2015 (the lab made only the pbservice servers unreliable:
+# this is stricter).
 
 
 @dataclasses.dataclass(frozen=True)

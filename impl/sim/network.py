@@ -12,6 +12,10 @@ it travels. The numbers are the labs' (labrpc, 2020-2022):
   reported lost to its sender (``on_send_failed``) only after 0-7 s, as labrpc does with
   ``LongDelays(true)``: a node that waits on one RPC at a time is too slow to pass. Other
   profiles report such a loss after 0-100 ms, as labrpc does without long delays.
+* ``RELIABLE_2015`` and ``UNRELIABLE_2015``: the 2015 labs' harness (CATALOG A.0), UNIX-domain
+  sockets on one machine: delivery within 1 ms; a request to an unreachable or dead peer
+  fails at once (a refused connection); unreliable: 10 % of requests lost, and of the rest
+  20 % executed with the reply lost (about 18 % of all). Applied to every message.
 * ``ADVERSARIAL``: nothing is decided here; every message is deliverable at once, and a driver
   (the Hypothesis machine) chooses what to deliver, drop or duplicate, and when. Each step
   the driver takes lasts 1 microsecond, so events the driver puts in order are ordered in
@@ -35,6 +39,8 @@ __all__ = [
     "LONG_REORDERING",
     "LONG_DELAYS",
     "ADVERSARIAL",
+    "RELIABLE_2015",
+    "UNRELIABLE_2015",
     "PROFILES",
     "with_latency",
 ]
@@ -79,8 +85,12 @@ LONG_REORDERING = NetworkProfile(
 )
 LONG_DELAYS = NetworkProfile("long-delays", max_unreachable_report_ms=7000)
 ADVERSARIAL = NetworkProfile("adversarial", max_unreachable_report_ms=1, step_us=1)
+RELIABLE_2015 = NetworkProfile("reliable-2015", max_delay_ms=1, max_unreachable_report_ms=1)
+UNRELIABLE_2015 = NetworkProfile("unreliable-2015", max_delay_ms=1, request_loss=0.1,
+                                 reply_loss=0.2, max_unreachable_report_ms=1)
 
-PROFILES = {p.name: p for p in (RELIABLE, UNRELIABLE, LONG_REORDERING, LONG_DELAYS, ADVERSARIAL)}
+PROFILES = {p.name: p for p in (RELIABLE, UNRELIABLE, LONG_REORDERING, LONG_DELAYS, ADVERSARIAL,
+                                RELIABLE_2015, UNRELIABLE_2015)}
 
 
 def with_latency(profile: NetworkProfile, latency_us: int) -> NetworkProfile:

@@ -69,7 +69,7 @@ def paxos_trace(seed: int) -> list[str]:
     w.nodes["p0"].px.start(2, "d")
     w.run_for(0.5)
     w.heal()
-    w.run_for(1.0)
+    w.run_for(2.0)  # a proposer's back-off after the partition can reach about a second
     return out.getvalue().splitlines()
 
 
