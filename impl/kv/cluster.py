@@ -5,7 +5,8 @@
 added later with :func:`add_clerk`. ``KV_RELIABLE`` and ``KV_UNRELIABLE`` are the kvraft
 tester's networks (labrpc without long delays: an unreachable server is reported within
 100 ms) with a fixed 1 ms per message, so that a clerk looping on calls lets virtual time
-pass as on a real network. The 2015 kvpaxos profiles are :mod:`faultlab.paxos.harness`'s.
+pass as on a real network. ``KV_RELIABLE_2015`` and ``KV_UNRELIABLE_2015`` are the 2015
+kvpaxos harness's (:mod:`faultlab.sim.network`), with the same fixed latency.
 """
 
 from __future__ import annotations
@@ -15,14 +16,24 @@ from typing import Any
 
 from faultlab.kv.clerk import Clerk
 from faultlab.kv.server import KVServer
-from faultlab.sim.network import RELIABLE, UNRELIABLE, NetworkProfile, with_latency
+from faultlab.sim.network import (
+    RELIABLE,
+    RELIABLE_2015,
+    UNRELIABLE,
+    UNRELIABLE_2015,
+    NetworkProfile,
+    with_latency,
+)
 from faultlab.sim.world import World
 
-__all__ = ["KV_RELIABLE", "KV_UNRELIABLE", "LATENCY_US", "build", "add_clerk", "server_names"]
+__all__ = ["KV_RELIABLE", "KV_UNRELIABLE", "KV_RELIABLE_2015", "KV_UNRELIABLE_2015",
+           "LATENCY_US", "build", "add_clerk", "server_names"]
 
 LATENCY_US = 1000
 KV_RELIABLE = with_latency(RELIABLE, LATENCY_US)
 KV_UNRELIABLE = with_latency(UNRELIABLE, LATENCY_US)
+KV_RELIABLE_2015 = with_latency(RELIABLE_2015, LATENCY_US)
+KV_UNRELIABLE_2015 = with_latency(UNRELIABLE_2015, LATENCY_US)
 
 
 def server_names(n: int) -> list[str]:

@@ -3,6 +3,8 @@
 A loop is a generator (one per clerk) that yields what it does next:
 
 * ``("call", input)``: a call on its clerk; the generator gets the output back;
+* ``("call_on", (clerk, input))``: the same on another clerk the loop owns (a Go client
+  goroutine that holds one clerk per server and picks one per call);
 * ``("sleep", seconds)``: wait that long in virtual time;
 * ``("do", function)``: run ``function()`` on the test's side at once (crash a server, say)
   and get its result back.
@@ -53,17 +55,18 @@ class Clients:
             if kind == "do":
                 value = arg()
                 continue
-            if kind == "call":
+            if kind in ("call", "call_on"):
                 if world.now >= self.stop_at:
                     body.close()
                     del self.bodies[name]
                     return
                 self.calls += 1
-                self.pending[name] = world.invoke(name, arg)
+                clerk, input = (name, arg) if kind == "call" else arg
+                self.pending[name] = world.invoke(clerk, input)
             elif kind == "sleep":
                 self.wake[name] = world.now_us + round(arg * 1_000_000)
             else:
-                raise ValueError(f"a clerk loop yielded {kind!r}: call, sleep or do")
+                raise ValueError(f"a clerk loop yielded {kind!r}: call, call_on, sleep or do")
             return
 
     def _returned(self) -> bool:

@@ -71,14 +71,17 @@ class Tester:
 
     # ------------------------------------------------------------------ clerks and links
 
-    def make_client(self, to: Iterable[int] | None = None) -> str:
-        """A new clerk that knows every server and reaches those of ``to`` (default all)."""
+    def make_client(self, to: Iterable[int] | None = None, *, only: bool = False) -> str:
+        """A new clerk that knows every server and reaches those of ``to`` (default all);
+        with ``only``, a clerk that knows just the servers of ``to`` (kvpaxos's
+        ``MakeClerk([]string{port(i)})``)."""
         self._clerks += 1
         name = f"c{self._clerks}"
-        order = list(self.servers)
+        to = list(range(self.n) if to is None else to)
+        order = [self.servers[i] for i in to] if only else list(self.servers)
         self.rng.shuffle(order)   # the Go clerk gets its ends in random order
         add_clerk(self.world, name, order)
-        self.connect_client(name, range(self.n) if to is None else to)
+        self.connect_client(name, to)
         return name
 
     def connect_client(self, clerk: str, to: Iterable[int]) -> None:
@@ -137,6 +140,17 @@ class Tester:
 
     def log_size(self) -> int:
         return max(self.world.persisters[s].state_size() for s in self.servers)
+
+    def held_bytes(self) -> int:
+        """What the live servers hold (the kvpaxos memory test's measure, engine-neutral):
+        each one's log, as the bytes it persists beside its snapshot (both engines persist
+        what they keep), and its state machine, as the bytes of its snapshot."""
+        total = 0
+        for name in self.servers:
+            node = self.world.nodes.get(name)
+            if isinstance(node, KVServer) and name not in self.world.crashed:
+                total += self.world.persisters[name].state_size() + len(node.sm.snapshot())
+        return total
 
     def snapshot_size(self) -> int:
         return max(self.world.persisters[s].snapshot_size() for s in self.servers)
