@@ -188,7 +188,7 @@ def test_hole(request, engine):
         nclients = 10
         done = [False]  # the Go test's done flag: set by control once the network is whole
 
-        def hammer(cli: int, cka: list[str]):
+        def hammer(cli: int, cka: list[str], done: list[bool] = done):
             """Through server 0 or 1 at random (one clerk for each), Put or Get-check."""
             key, last = str(cli), ""
             yield ("call_on", (cka[0], {"op": "put", "key": key, "value": last}))
@@ -203,7 +203,7 @@ def test_hole(request, engine):
                     if v != last:
                         t.fail(f"{cli}: wrong value for {key!r}: wanted {last!r}, got {v!r}")
 
-        def control():
+        def control(done: list[bool] = done):
             yield ("sleep", 3.0)
             yield ("do", lambda: t.partition([2, 3, 4], [0, 1]))
             v = yield ("call", {"op": "get", "key": "q"})
