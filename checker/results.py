@@ -31,7 +31,9 @@ class Pruning:
     unseen_open: bool = True  # the model's observes hint: skip open ops no read shows
     round_robin: bool = True  # interleave partitions, stop at the first failure
     components: bool = True  # rule 8: split a hard search into observed-independent groups
-    components_after: int = 2048  # search nodes of the plain search before rule 8 starts
+    components_after: int = 2048  # nodes the plain search wastes (beyond its deepest path)
+    #                               before rule 8 starts
+    sequential: bool = True  # a partition totally ordered by real time is just stepped
 
 
 DEFAULT_PRUNING = Pruning()

@@ -29,6 +29,25 @@ numbers are those of docs/checker.md; ``Pruning`` switches them off):
    unseen, so it can be left out.
 6. Candidates are tried earliest return first.
 
+The cost of a node is bounded by the concurrency, not by the history's length, so that a
+partition of n operations with bounded concurrency costs O(n):
+
+* the unlinearized operations form a doubly linked list, unlinked as they are linearized
+  and relinked in reverse order on backtracking (the search is depth first), so finding
+  the candidates never walks over the linearized prefix; operations that are never tried
+  (rule 5's, open read-only ones) are left out of it from the start;
+* a node's set is kept as (number of leading linearized completed operations in call
+  order, the bits after them, the bits of the open operations), so the cache's keys stay
+  as small as the window of concurrent operations instead of growing to n bits;
+* the partial linearizations verbose mode keeps are chains of frames (each points to its
+  parent), taken in O(1) and written out once at the end;
+* everything derived from an operation alone (its frozen input and output, its class for
+  rule 3, its read kind for rule 4) is computed once per operation.
+
+A partition whose operations are totally ordered by real time (each returns before the next
+is called; only the last may be open) has a single candidate order: ``sequential`` checks
+it by stepping the model, without a search, and gives the same result fields.
+
 The search is a generator that pauses every ``CLOCK_EVERY`` nodes, so that partitions (and
 rule 8's groups) can be interleaved and ``timeout`` holds inside long searches.
 checker/reference.py is the same algorithm without any of this, for the tests to compare.
@@ -38,6 +57,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import time
 from bisect import bisect_left
 from collections.abc import Generator, Sequence
@@ -49,7 +69,8 @@ from .history import UNKNOWN, Operation
 from .models import Model, overridden_hint
 from .results import DEFAULT_PRUNING, PartitionResult, Pruning, Verdict
 
-__all__ = ["CLOCK_EVERY", "MAX_LONGEST", "Frame", "Status", "freeze", "search"]
+__all__ = ["CLOCK_EVERY", "MAX_LONGEST", "Frame", "SearchProgress", "Status", "freeze", "search",
+           "sequential"]
 
 CLOCK_EVERY = 512  # nodes between two looks at the clock (and two pauses of the generator)
 OBSERVES_BUDGET = 3_000_000  # at most this many observes() calls per partition (rule 5)
@@ -67,15 +88,33 @@ class Status(Enum):
 
 @dataclass(slots=True)
 class Frame:
-    """One node on the search stack (slots: the hot loop reads these fields)."""
+    """One node on the search stack (slots: the hot loop reads these fields).
 
-    bits: int  # the linearized operations, bit i for operation i
+    The linearized set is ``cb`` (all completed operations before that position in call
+    order), ``crel`` (bit t: the completed operation ``cb + t``; bit 0 is always clear) and
+    ``obits`` (bit t: the open operation number t), so that it stays as small as the window
+    of concurrent operations."""
+
+    cb: int
+    crel: int
+    obits: int
     state: Any  # the model state after them
-    p_call: int  # no operation before this index (by call) is unlinearized
     p_ret: int  # no completed operation before this position of ret_order is unlinearized
     kids: list[tuple[int, Any]]  # the children still to try, (operation, state after it),
     #                              the next one last (the loop pops it)
     added: list[int]  # the operations this node linearized (its own and absorbed reads)
+    depth: int  # operations linearized from the root to here
+    parent: Frame | None  # the node before, for the partial linearizations (verbose)
+
+
+@dataclass(slots=True)
+class SearchProgress:
+    """What a running search has done so far (updated at each pause), for the scheduler
+    (rule 8 starts only once the search backtracks) and progress reports."""
+
+    size: int = 0  # operations in the partition
+    nodes: int = 0  # nodes searched
+    deepest: int = 0  # the most operations linearized on one path
 
 
 def freeze(value: Any) -> Any:
@@ -83,7 +122,10 @@ def freeze(value: Any) -> Any:
 
     Equal values (by ``==``, as the search cache compares states) give equal results.
     """
-    if type(value) is dict:
+    t = type(value)
+    if t is str or t is int or value is None:  # the common outputs, first: no other test
+        return value
+    if t is dict:
         try:
             return frozenset(value.items())  # the common case: scalar values
         except TypeError:
@@ -126,15 +168,70 @@ def _unseen_open(model: Model, calls: list[float], rets: list[float], inputs: li
     return unseen
 
 
+
+def ordered(calls: Sequence[float], rets: Sequence[float]) -> bool:
+    """Whether operations sorted by call are totally ordered by real time: each returns
+    strictly before the next is called (intervals are closed; an open one can only be
+    last). Then the only candidate order is the call order."""
+    return all(map(operator.lt, rets[:-1], calls[1:]))
+
+
+def sequential(
+    ops: list[Operation], model: Model, deadline: float | None, verbose: bool, index: int,
+    progress: SearchProgress | None = None,
+) -> Generator[int, None, PartitionResult]:
+    """Check a totally ordered partition (``ordered``; ``ops`` sorted by call) by stepping
+    the model in order: the search would find the same verdict, at a cost per operation of
+    its whole machinery. The result has the fields a search's has: the linearization (or
+    the valid prefix), and on failure the refused operation as ``stuck`` and ``blocking``."""
+    start = time.monotonic()
+    step = model.step
+    state = model.init()
+    n = len(ops)
+    if n and ops[-1].ret is None:
+        n -= 1  # an open operation called after everything else returned: leave it out
+    path: list[tuple[int, Any]] = []
+    res = PartitionResult(ops=ops, verdict=Verdict.OK, index=index)
+    i = 0
+    while i < n:
+        if i % CLOCK_EVERY == 0 and i:
+            if progress is not None:
+                progress.nodes = progress.deepest = i
+            if deadline is not None and time.monotonic() > deadline:
+                res.verdict = Verdict.UNKNOWN
+                res.blocking, res.fail_time = i, ops[i].ret
+                break
+            yield i
+        op = ops[i]
+        ok, after = step(state, op.input, op.output)
+        if not ok:
+            res.verdict = Verdict.ILLEGAL
+            res.stuck = [i]
+            res.blocking, res.fail_time = i, op.ret
+            break
+        state = after
+        if verbose:
+            path.append((i, state))
+        i += 1
+    res.nodes = max(1, i)
+    if verbose:
+        res.linearizations = [path]
+    else:
+        res.stuck, res.blocking, res.fail_time = [], None, None
+    res.elapsed = time.monotonic() - start
+    return res
+
+
 def search(
     history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
-    index: int, pruning: Pruning = DEFAULT_PRUNING,
+    index: int, pruning: Pruning = DEFAULT_PRUNING, progress: SearchProgress | None = None,
 ) -> Generator[int, None, PartitionResult]:
     """Search one partition; a generator that yields the nodes searched so far every
     ``CLOCK_EVERY`` nodes and returns the ``PartitionResult``.
 
     ``deadline`` is a time.monotonic() value (past it: UNKNOWN); ``verbose`` keeps the
-    longest partial linearizations and what stopped them; ``index`` goes into the result.
+    longest partial linearizations and what stopped them; ``index`` goes into the result;
+    ``progress``, when given, is kept up to date at every pause.
     """
     start = time.monotonic()
     ops = sorted(history, key=lambda op: op.call)
@@ -142,19 +239,31 @@ def search(
     inf = math.inf
     calls = [op.call for op in ops]
     rets = [inf if op.ret is None else op.ret for op in ops]
+    if progress is not None:
+        progress.size = n
+    if pruning.sequential and ordered(calls, rets):
+        return (yield from sequential(ops, model, deadline, verbose, index, progress))
     is_open = [op.ret is None for op in ops]
     inputs = [op.input for op in ops]
     outputs = [UNKNOWN if op.ret is None else op.output for op in ops]
+    frozen = [freeze(x) for x in inputs]  # once per operation
     class_of: dict[Any, int] = {}
-    cls = [class_of.setdefault((freeze(op.input), o is UNKNOWN, freeze(o)), len(class_of))
-           for op, o in zip(ops, outputs, strict=True)]
-    ret_order = sorted((i for i in range(n) if not is_open[i]), key=lambda i: (rets[i], i))
-    n_c = len(ret_order)
-    open_mask = 0
+    cls = [class_of.setdefault((frozen[i], is_open[i], freeze(outputs[i])), len(class_of))
+           for i in range(n)]
+    if not pruning.identical_candidates:
+        cls = list(range(n))
+    ci = [-1] * n  # position among the completed operations (call order), or -1
+    oi = [-1] * n  # position among the open operations, or -1
+    n_c = n_o = 0
     for i in range(n):
         if is_open[i]:
-            open_mask |= 1 << i
-    has_open = open_mask != 0 and pruning.open_subsets
+            oi[i] = n_o
+            n_o += 1
+        else:
+            ci[i] = n_c
+            n_c += 1
+    ret_order = sorted((i for i in range(n) if not is_open[i]), key=lambda i: (rets[i], i))
+    has_open = n_o > 0 and pruning.open_subsets
     skip_open_noops = pruning.skip_open_noops
     lookahead = pruning.lookahead
     step = model.step
@@ -166,127 +275,157 @@ def search(
     read_only = reader if pruning.read_absorption else [False] * n
     unseen = ([False] * n if not pruning.unseen_open else
               _unseen_open(model, calls, rets, inputs, outputs, is_open, reader))
+    # Operations never tried: rule 5's, and open ones that never change the state (rule 2)
+    live = [not (unseen[i] or (is_open[i] and skip_open_noops and ro is not None
+                               and ro(inputs[i], UNKNOWN))) for i in range(n)]
     overwrites = getattr(model, "overwrites", None)
     relevant: dict[Any, list[int]] = {}  # read input -> operations overwriting what it sees
-    frozen_inputs: dict[int, Any] = {}
+    helped: dict[int, int] = {}  # read -> the overwrite reset_pending last found for it
     kinds: dict[Any, list[int]] = {}
     if prune and lookahead > 0:
         for i in range(n):
             if reader[i]:
-                fi = frozen_inputs[i] = freeze(inputs[i])
-                kinds.setdefault(fi, []).append(i)
+                kinds.setdefault(frozen[i], []).append(i)
     read_kinds = list(kinds.values())
-    if not pruning.identical_candidates:
-        cls = list(range(n))
     lin = bytearray(n)
+    # The unlinearized live operations in call order, a doubly linked list; sentinel n.
+    nxt = [n] * (n + 1)
+    prv = [n] * (n + 1)
+    last = n
+    for i in range(n):
+        if live[i]:
+            nxt[last] = i
+            prv[i] = last
+            last = i
+    nxt[last] = n
+    prv[n] = last
     COMPLETE, DEAD, OPEN = Status.COMPLETE, Status.DEAD, Status.OPEN  # locals: fast
 
-    def reset_pending(j: int, state: Any) -> bool:
+    def reset_pending(j: int, state: Any, first: int) -> bool:
         """Whether an unlinearized operation overwriting what read ``j`` observes can still
-        be placed before ``j`` returns, and leave a state from which ``j`` may succeed."""
-        fj = frozen_inputs.get(j)
-        if fj is None:
-            fj = frozen_inputs[j] = freeze(inputs[j])
+        be placed before ``j`` returns, and leave a state from which ``j`` may succeed
+        (every operation before index ``first`` is linearized or never tried)."""
+        fj = frozen[j]
         ks = relevant.get(fj)
         if ks is None:
             inp = inputs[j]
             ks = relevant[fj] = [] if overwrites is None else [
-                k for k in range(n) if overwrites(inputs[k], inp)]
+                k for k in range(n) if live[k] and overwrites(inputs[k], inp)]
+        k = helped.get(j)  # the overwrite that helped last time is asked first
+        if k is not None and not lin[k]:
+            ok, ns = step(state, inputs[k], outputs[k])
+            if ok and may_become(ns, inputs[j], outputs[j]):
+                return True
         t = rets[j]
-        for k in ks:
+        for a in range(bisect_left(ks, first), len(ks)):
+            k = ks[a]
             if calls[k] > t:
                 return False
             if not lin[k]:
                 ok, ns = step(state, inputs[k], outputs[k])
                 if ok and may_become(ns, inputs[j], outputs[j]):
+                    helped[j] = k
                     return True
         return False
 
-    def expand(s_bits: int, state: Any, p_call: int, p_ret: int, added: list[int]):
+    def expand(state: Any, p_ret: int, added: list[int]
+               ) -> tuple[Status, int, list[tuple[int, Any]] | None]:
         """Absorb no-ops (rule 1), then list the children (rules 2, 3, 5, 6) unless a read
-        is dead (rule 4). Returns (status, bits, p_call, p_ret, kids); the kids only when
-        the status is OPEN."""
+        is dead (rule 4). Returns (status, p_ret, kids); the kids only when the status is
+        OPEN. Absorbed operations are linearized, unlinked and appended to ``added``."""
         while p_ret < n_c and lin[ret_order[p_ret]]:
             p_ret += 1
         if p_ret == n_c:
-            return COMPLETE, s_bits, p_call, p_ret, None
+            return COMPLETE, p_ret, None
         minret = rets[ret_order[p_ret]]
-        while p_call < n and lin[p_call]:
-            p_call += 1
         kids: list[tuple[int, Any]] = []
         by_class: dict[int, int] = {}
-        j = p_call
+        j = nxt[n]
         while True:
             absorbed = False
             while j < n and calls[j] <= minret:
-                if not lin[j] and not unseen[j]:
-                    ok, ns = step(state, inputs[j], outputs[j])
-                    if ok:
-                        if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
-                            if not is_open[j]:
-                                lin[j] = 1
-                                s_bits |= 1 << j
-                                added.append(j)
-                                absorbed = True
-                        else:
-                            c = cls[j]
-                            k = by_class.get(c)
-                            if k is None:
-                                by_class[c] = len(kids)
-                                kids.append((j, ns))
-                            elif rets[j] < rets[kids[k][0]]:
-                                kids[k] = (j, ns)
-                    elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
-                          and not reset_pending(j, state)):
-                        return DEAD, s_bits, p_call, p_ret, None
-                j += 1
+                ok, ns = step(state, inputs[j], outputs[j])
+                if ok:
+                    if ns == state and ((is_open[j] and skip_open_noops) or read_only[j]):
+                        if not is_open[j]:
+                            lin[j] = 1
+                            a, b = prv[j], nxt[j]
+                            nxt[a] = b
+                            prv[b] = a
+                            added.append(j)
+                            absorbed = True
+                    else:
+                        c = cls[j]
+                        k = by_class.get(c)
+                        if k is None:
+                            by_class[c] = len(kids)
+                            kids.append((j, ns))
+                        elif rets[j] < rets[kids[k][0]]:
+                            kids[k] = (j, ns)
+                elif (prune and reader[j] and not may_become(state, inputs[j], outputs[j])
+                      and not reset_pending(j, state, nxt[n])):
+                    return DEAD, p_ret, None
+                j = nxt[j]
             if not absorbed:
                 break
             while p_ret < n_c and lin[ret_order[p_ret]]:
                 p_ret += 1
             if p_ret == n_c:
-                return COMPLETE, s_bits, p_call, p_ret, None
+                return COMPLETE, p_ret, None
             minret = rets[ret_order[p_ret]]
         if prune:
             # Reads called later still constrain the present: a read that will see an
             # extension of today's value (say) fails now unless an overwrite can come first.
             # The next few reads of each kind (same input: same key, say) are asked.
+            first = nxt[n]
             for reads in read_kinds:
                 a = bisect_left(reads, j)
                 for q in reads[a:a + lookahead]:
                     if (not may_become(state, inputs[q], outputs[q])
-                            and not reset_pending(q, state)):
-                        return DEAD, s_bits, p_call, p_ret, None
+                            and not reset_pending(q, state, first)):
+                        return DEAD, p_ret, None
         if len(kids) > 1:  # earliest return first (rule 6): last in the list, popped first
             kids.sort(key=lambda kid: (rets[kid[0]], kid[0]), reverse=True)
-        return OPEN, s_bits, p_call, p_ret, kids
+        return OPEN, p_ret, kids
 
-    init = model.init()
-    nodes = 1
-    best_depth = -1
-    longest: list[list[tuple[int, Any]]] = []
-    best_node: tuple[int, Any, int] | None = None
-    result_verdict = Verdict.ILLEGAL
+    def undo(added: list[int]) -> None:
+        """Unlinearize ``added`` (relinking in reverse order: the list is a stack)."""
+        for x in reversed(added):
+            lin[x] = 0
+            a, b = prv[x], nxt[x]
+            nxt[a] = x
+            prv[b] = x
 
-    root_added: list[int] = []
-    status, s0, pc0, pr0, kids0 = expand(0, init, 0, 0, root_added)
-    done = status is COMPLETE
-    if status is not OPEN:
-        kids0 = []
-    stack: list[Frame] = [Frame(s0, init, pc0, pr0, kids0, root_added)]
+    def advance(cb: int, crel: int, obits: int, added: list[int]) -> tuple[int, int, int]:
+        """The set (``Frame``'s cb, crel, obits) with ``added`` linearized too."""
+        for x in added:
+            c = ci[x]
+            if c >= 0:
+                crel |= 1 << (c - cb)
+            else:
+                obits |= 1 << oi[x]
+        if crel & 1:  # drop the leading run of linearized operations
+            t = (crel ^ (crel + 1)).bit_length() - 1
+            crel >>= t
+            cb += t
+        return cb, crel, obits
 
-    def path_of(frames: list[Frame]) -> list[tuple[int, Any]]:
-        return [(j, fr.state) for fr in frames for j in fr.added]
+    def path_of(frame: Frame | None) -> list[tuple[int, Any]]:
+        frames = []
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.parent
+        return [(j, fr.state) for fr in reversed(frames) for j in fr.added]
 
-    live = 0  # stack length at the deepest node while it is still on the stack, else 0
-
-    def explain(res: PartitionResult, bits: int, state: Any, p_ret: int) -> None:
+    def explain(res: PartitionResult, frame: Frame) -> None:
         """What could not go on at the end of the longest partial linearization: the
         operations real time allows next that the model refuses, and the reads called later
         that can no longer succeed (dead-read pruning)."""
         saved = bytes(lin)
-        for i in range(n):
-            lin[i] = (bits >> i) & 1
+        lin[:] = bytes(n)
+        for j, _ in path_of(frame):
+            lin[j] = 1
+        state, p_ret = frame.state, frame.p_ret
         while p_ret < n_c and lin[ret_order[p_ret]]:
             p_ret += 1
         if p_ret < n_c:
@@ -300,117 +439,113 @@ def search(
                 for j in range(n):
                     if (reader[j] and not lin[j] and calls[j] > rets[blocking]
                             and not may_become(state, inputs[j], outputs[j])
-                            and not reset_pending(j, state)):
+                            and not reset_pending(j, state, 0)):
                         res.stuck.append(j)
                         break
         lin[:] = saved
 
-    def note(bits: int, state: Any, p_ret: int) -> None:
-        """Keep the longest partial linearizations (the current stack's path).
+    init = model.init()
+    nodes = 1
+    best_depth = -1
+    longest: list[Frame] = []  # the deepest nodes met (verbose), the first one first
 
-        A new deepest node is copied only when the search backtracks past it (see
-        ``leaving``): going ever deeper then costs nothing.
-        """
-        nonlocal best_depth, longest, best_node, live
-        depth = bits.bit_count()
+    def note(frame: Frame) -> None:
+        """Keep the longest partial linearizations (as frames: their paths are written out
+        at the end)."""
+        nonlocal best_depth, longest
+        depth = frame.depth
         if depth > best_depth:
             best_depth = depth
-            longest = []
-            best_node = (bits, state, p_ret)
-            live = len(stack)
-        elif depth == best_depth and len(longest) + (live > 0) < MAX_LONGEST:
-            longest.append(path_of(stack))
+            longest = [frame]
+        elif depth == best_depth and len(longest) < MAX_LONGEST:
+            longest.append(frame)
 
-    def leaving() -> None:
-        """Called before popping the stack: save the deepest path if it is being left."""
-        nonlocal live
-        if live and len(stack) == live:
-            longest.insert(0, path_of(stack))
-            live = 0
-
-    if done:
+    result_verdict = Verdict.ILLEGAL
+    root_added: list[int] = []
+    status, pr0, kids0 = expand(init, 0, root_added)
+    cb0, crel0, ob0 = advance(0, 0, 0, root_added)
+    root = Frame(cb0, crel0, ob0, init, pr0, kids0 if status is OPEN else [], root_added,
+                 len(root_added), None)
+    stack: list[Frame] = [root]
+    deepest = root.depth
+    if verbose:
+        note(root)
+    if status is COMPLETE:
         result_verdict = Verdict.OK
-        if verbose:
-            longest = [path_of(stack)]
     else:
-        visited: set[tuple[int, Any]] = {(s0, init)}
-        dom: dict[tuple[int, Any], list[int]] = {}  # exhausted nodes (rule 2)
-        not_open = ~open_mask
-        if verbose:
-            note(s0, init, pr0)
+        visited: set[tuple[int, int, int, Any]] = {(cb0, crel0, ob0, init)}
+        dom: dict[tuple[int, int, Any], list[int]] = {}  # exhausted nodes (rule 2)
         while stack:
             fr = stack[-1]
             kids = fr.kids
             if not kids:
-                if verbose:
-                    leaving()
                 stack.pop()
-                for j in fr.added:
-                    lin[j] = 0
+                undo(fr.added)
                 if has_open:
-                    bits = fr.bits
-                    dom.setdefault((bits & not_open, fr.state), []).append(bits & open_mask)
+                    dom.setdefault((fr.cb, fr.crel, fr.state), []).append(fr.obits)
                 continue
             j, ns = kids.pop()
-            bits = fr.bits | (1 << j)
-            key = (bits, ns)
+            added = [j]
+            cb, crel, ob = advance(fr.cb, fr.crel, fr.obits, added)
+            key = (cb, crel, ob, ns)
             if key in visited:
                 continue
             if has_open:
-                seen = dom.get((bits & not_open, ns))
-                if seen is not None:
-                    o = bits & open_mask
-                    if any((o1 | o) == o for o1 in seen):
-                        continue
+                seen = dom.get((cb, crel, ns))
+                if seen is not None and any((o1 | ob) == ob for o1 in seen):
+                    continue
             visited.add(key)
             nodes += 1
             if nodes % CLOCK_EVERY == 0:
+                if progress is not None:
+                    progress.nodes, progress.deepest = nodes, deepest
                 if deadline is not None and time.monotonic() > deadline:
                     result_verdict = Verdict.UNKNOWN
                     break
                 yield nodes
             lin[j] = 1
-            added = [j]
-            status, bits2, pc, pr, kids2 = expand(bits, ns, fr.p_call, fr.p_ret, added)
+            a, b = prv[j], nxt[j]
+            nxt[a] = b
+            prv[b] = a
+            status, pr, kids2 = expand(ns, fr.p_ret, added)
+            if len(added) > 1:
+                cb, crel, ob = advance(cb, crel, ob, added[1:])
+            depth = fr.depth + len(added)
+            if depth > deepest:
+                deepest = depth
             if status is DEAD:
                 if verbose:  # a dead end is still a partial linearization worth showing
-                    stack.append(Frame(bits2, ns, pc, pr, [], added))
-                    note(bits2, ns, pr)
-                    leaving()
-                    stack.pop()
-                for x in added:
-                    lin[x] = 0
+                    note(Frame(cb, crel, ob, ns, pr, [], added, depth, fr))
+                undo(added)
                 continue
+            child = Frame(cb, crel, ob, ns, pr, kids2 or [], added, depth, fr)
             if status is COMPLETE:
-                stack.append(Frame(bits2, ns, pc, pr, [], added))
+                stack.append(child)
                 result_verdict = Verdict.OK
                 break
-            if bits2 != bits:
-                key = (bits2, ns)
+            if len(added) > 1:
+                key = (cb, crel, ob, ns)
                 pruned = key in visited
                 if not pruned and has_open:
-                    seen = dom.get((bits2 & not_open, ns))
-                    if seen is not None:
-                        o = bits2 & open_mask
-                        pruned = any((o1 | o) == o for o1 in seen)
+                    seen = dom.get((cb, crel, ns))
+                    pruned = seen is not None and any((o1 | ob) == ob for o1 in seen)
                 if pruned:
-                    for x in added:
-                        lin[x] = 0
+                    undo(added)
                     continue
                 visited.add(key)
-            stack.append(Frame(bits2, ns, pc, pr, kids2, added))
+            stack.append(child)
             if verbose:
-                note(bits2, ns, pr)
+                note(child)
 
+    if progress is not None:
+        progress.nodes, progress.deepest = nodes, deepest
     res = PartitionResult(ops=ops, verdict=result_verdict, nodes=nodes, index=index)
     if verbose:
         if result_verdict is Verdict.OK:
-            res.linearizations = [path_of(stack)]
+            res.linearizations = [path_of(stack[-1])]
         else:
-            if live:  # timed out while the deepest node was still on the stack
-                longest.insert(0, path_of(stack[:live]))
-            res.linearizations = longest
-            if best_node is not None:
-                explain(res, *best_node)
+            res.linearizations = [path_of(f) for f in longest]
+            if longest:
+                explain(res, longest[0])
     res.elapsed = time.monotonic() - start
     return res

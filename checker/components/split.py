@@ -18,7 +18,7 @@ from collections.abc import Generator, Sequence
 from ..history import UNKNOWN, Operation
 from ..models import Model, overridden_hint
 from ..results import DEFAULT_PRUNING, PartitionResult, Pruning, Verdict
-from ..search import search
+from ..search import SearchProgress, search
 from .certify import Witness, explains, merge_orders, replay
 from .groups import Groups, discover
 
@@ -33,16 +33,19 @@ def search_with_groups(
     part: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
     index: int, pruning: Pruning = DEFAULT_PRUNING,
 ) -> Generator[int, None, PartitionResult]:
-    """The plain search, joined by rule 8 (independent groups) once it has searched
-    ``pruning.components_after`` nodes: from then on both advance in turn with a doubling
-    budget and the first verdict wins (both are exact). Quick checks never pay for rule 8."""
+    """The plain search, joined by rule 8 (independent groups) once it has wasted
+    ``pruning.components_after`` nodes (searched beyond its deepest path: it backtracks):
+    from then on both advance in turn with a doubling budget and the first verdict wins
+    (both are exact). Quick checks, and long searches that go straight through (a long
+    partition with little concurrency), never pay for rule 8."""
     start = time.monotonic()
-    plain = search(part, model, deadline, verbose, index, pruning)
+    progress = SearchProgress()
+    plain = search(part, model, deadline, verbose, index, pruning, progress)
     if not pruning.components or len(part) < 3:
         return (yield from plain)
     plain_nodes = split_nodes = 0
     try:
-        while plain_nodes < pruning.components_after:
+        while progress.nodes - progress.deepest < pruning.components_after:
             plain_nodes = next(plain)
             yield plain_nodes
     except StopIteration as stop:

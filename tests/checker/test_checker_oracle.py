@@ -313,3 +313,148 @@ def test_independent_groups_wait_for_a_hard_plain_search():
     # by default rule 8 starts only after the plain search has searched a while
     result = check(TWO_KEYS, "kv", partition=False, verbose=True)
     assert result.verdict is Verdict.OK and result.partitions[0].components == 1
+
+
+# --- sequential partitions: checked by stepping the model (search.sequential) ---
+
+NO_FAST_PATH = Pruning(sequential=False)
+
+
+@st.composite
+def sequential_history(draw, name: str, max_ops: int = 8, overlaps: int = 0
+                       ) -> list[Operation]:
+    """A run of one client at a time (each call after the previous return, the last maybe
+    open), then up to ``overlaps`` intervals stretched into their neighbours' (nearly
+    sequential), and maybe one output changed (mostly not linearizable)."""
+    n = draw(st.integers(1, max_ops))
+    state = INIT[name]
+    ops: list[Operation] = []
+    for k in range(n):
+        inp = draw(INPUTS[name])
+        possible, out, nxt = run(name, state, inp)
+        if not possible:
+            continue
+        state = nxt
+        ops.append(Operation(k % 3, inp, out, 10 * k, 10 * k + draw(st.integers(0, 9))))
+    assume(ops)
+    if draw(st.booleans()):  # the last one open: it may have taken effect or not
+        last = ops[-1]
+        ops[-1] = Operation(last.client, last.input, None, last.call, None)
+    for _ in range(draw(st.integers(0, overlaps))):
+        i = draw(st.integers(0, len(ops) - 1))
+        op = ops[i]
+        if op.ret is not None:
+            ops[i] = replace(op, ret=op.ret + draw(st.integers(1, 25)))
+    done = [i for i, op in enumerate(ops) if op.ret is not None]
+    if done and draw(st.booleans()):
+        i = draw(st.sampled_from(done))
+        ops[i] = replace(ops[i], output=draw(OUTPUTS[name]))
+    return ops
+
+
+@settings(max_examples=N_EXAMPLES)
+@given(data=st.data(), name=st.sampled_from(MODEL_NAMES))
+def test_sequential_partitions_agree_with_oracle(data, name):
+    ops = data.draw(sequential_history(name))
+    model = MODELS[name]()
+    expected = Verdict.OK if oracle(ops, model) else Verdict.ILLEGAL
+    result = check(ops, model, verbose=True)
+    assert result.verdict is expected
+    event(f"{name} {expected}")
+    slow = check(ops, model, verbose=True, pruning=NO_FAST_PATH)
+    assert slow.verdict is expected
+    assert check(ops, model, partition=False).verdict is expected
+    for part in result.partitions:
+        lin = part.linearizations[0]
+        assert_valid_linearization(part.ops, model, lin, part.verdict is Verdict.OK)
+        if part.verdict is Verdict.ILLEGAL:  # the refused operation, where the prefix ends
+            nxt = len(lin)
+            assert part.stuck[0] == part.blocking == nxt
+            assert part.fail_time == part.ops[nxt].ret
+
+
+@settings(max_examples=max(150, settings.default.max_examples))
+@given(data=st.data(), name=st.sampled_from(["register", "cas-register", "kv", "set",
+                                             "queue"]))
+def test_nearly_sequential_histories_agree_with_the_plain_search(data, name):
+    # longer runs with a few overlapping intervals: the search (not the fast path) on
+    # histories with little concurrency, against the reference
+    ops = data.draw(sequential_history(name, max_ops=24, overlaps=4))
+    model = MODELS[name]()
+    plain = reference.check(ops, model, timeout=1)
+    assume(plain.verdict is not Verdict.UNKNOWN)
+    assert check(ops, model).verdict is plain.verdict
+    assert check(ops, model, pruning=NO_FAST_PATH).verdict is plain.verdict
+    assert check(ops, model, partition=False).verdict is plain.verdict
+
+
+class _Counting:
+    """A model's step, counted: cost per operation without timing anything."""
+
+    def __init__(self, name: str) -> None:
+        self.model = MODELS[name]()
+        self.steps = 0
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.model, attr)
+
+    def step(self, state: Any, inp: Any, out: Any) -> tuple[bool, Any]:
+        self.steps += 1
+        return self.model.step(state, inp, out)
+
+
+def _kv_run(n: int, keys: int, in_flight: int, seed: int = 7) -> list[Operation]:
+    """A linearizable put/get history: ``in_flight`` clients, each op's interval around
+    its point of a sequential run."""
+    import random
+
+    rng = random.Random(seed)
+    free = [0.0] * in_flight
+    raw = []
+    for i in range(n):
+        c = i % in_flight
+        call = free[c] + rng.random()
+        point = call + rng.random() * in_flight
+        free[c] = ret = point + rng.random() * in_flight
+        raw.append((point, c, f"k{rng.randrange(keys)}", rng.random() < 0.5, call, ret, i))
+    raw.sort()
+    vals: dict[str, str] = {}
+    ops = []
+    for _point, c, key, put, call, ret, i in raw:
+        if put:
+            vals[key] = str(i)
+            ops.append(Operation(c, {"op": "put", "key": key, "value": str(i)}, None, call, ret))
+        else:
+            ops.append(Operation(c, {"op": "get", "key": key}, vals.get(key, ""), call, ret))
+    return ops
+
+
+@pytest.mark.parametrize("in_flight", [1, 10])
+def test_cost_per_operation_is_flat(in_flight):
+    # model steps per operation stay the same from 2,000 to 20,000 operations on 4 keys
+    # (bounded concurrency: each node looks at a window of concurrent operations only)
+    per_op = []
+    for n in (2_000, 20_000):
+        counting = _Counting("kv")
+        ops = _kv_run(n, 4, in_flight)
+        assert check(ops, counting, workers=1).verdict is Verdict.OK
+        per_op.append(counting.steps / n)
+    assert per_op[1] < 1.3 * per_op[0] + 0.5, per_op
+    if in_flight == 1:
+        assert per_op[1] <= 1.0  # the fast path: each operation stepped once
+
+
+def test_a_long_sequential_partition_is_stepped_not_searched():
+    # like the KV tests' histories: each key used by one client, one call at a time
+    ops = _kv_run(20_000, 20, 1)
+    result = check(ops, "kv", verbose=True, workers=1)
+    assert result.verdict is Verdict.OK
+    assert result.nodes == len(ops)  # one node per operation, nothing searched
+    bad = list(ops)
+    i = next(i for i in range(len(bad) // 2, len(bad)) if bad[i].input["op"] == "get")
+    bad[i] = replace(bad[i], output="never written")
+    result = check(bad, "kv", verbose=True, workers=1)
+    assert result.verdict is Verdict.ILLEGAL
+    (part,) = result.partitions
+    assert part.ops[part.blocking].output == "never written"
+    assert part.stuck == [part.blocking] == [len(part.linearizations[0])]
