@@ -36,20 +36,21 @@ class KVServer(ReplicatedServer):
 
     def on_request(self, src: str, msg: Any) -> None:
         if isinstance(msg, KVRequest):
-            self._serve(src, msg.op, forwarded_for="")
+            self.serve(src, msg.op, forwarded_for="")
         elif isinstance(msg, KVForward) and src in self.peers:
-            self._serve(src, msg.op, forwarded_for=msg.client)
+            self.serve(src, msg.op, forwarded_for=msg.client)
         elif isinstance(msg, KVForwardReply) and msg.client:
             self.ctx.send(msg.client, msg.reply)
 
-    def _serve(self, src: str, op: Op, forwarded_for: str) -> None:
+    def serve(self, src: str, op: Op, forwarded_for: str) -> None:
+        """Propose ``op`` for ``src`` (a clerk, or the peer that forwarded for one)."""
         if self.submit(op, (src, op.seq, forwarded_for)):
             return
         hint = self.log.leader_hint() or ""
         if not forwarded_for and hint and hint != self.ctx.name and hint in self.peers:
             self.ctx.send(hint, KVForward(src, op))
             return
-        self._reply(src, forwarded_for, KVReply(op.seq, ERR_WRONG_LEADER, leader=hint))
+        self.reply_to(src, forwarded_for, KVReply(op.seq, ERR_WRONG_LEADER, leader=hint))
 
     def answer(self, waiter: Any, outcome: Outcome, result: Result | None) -> None:
         src, seq, forwarded_for = waiter
@@ -58,7 +59,8 @@ class KVServer(ReplicatedServer):
             reply = KVReply(seq, err, value, version)
         else:
             reply = KVReply(seq, ERR_WRONG_LEADER, leader=self.log.leader_hint() or "")
-        self._reply(src, forwarded_for, reply)
+        self.reply_to(src, forwarded_for, reply)
 
-    def _reply(self, src: str, forwarded_for: str, reply: KVReply) -> None:
+    def reply_to(self, src: str, forwarded_for: str, reply: KVReply) -> None:
+        """Send ``reply`` to the clerk ``src``, or back through the peer that forwarded."""
         self.ctx.send(src, KVForwardReply(forwarded_for, reply) if forwarded_for else reply)
