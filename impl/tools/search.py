@@ -31,7 +31,7 @@ from typing import Any
 from faultlab.sim.world import SimError, World
 from faultlab.tools.explore import FAULTS, WorldMachine
 
-__all__ = ["SearchResult", "search", "transitions"]
+__all__ = ["SearchResult", "search", "transitions", "state_key"]
 
 
 @dataclass
@@ -96,7 +96,9 @@ def _history_shape(world: World) -> bytes:
     return repr((calls, [(kind, k) for _, kind, k in events])).encode()
 
 
-def _key(world: World) -> bytes:
+def state_key(world: World) -> bytes:
+    """What the search merges states by: the World's fingerprint and the history's shape
+    (public so tests can show which states merge)."""
     h = hashlib.sha256(world.fingerprint().encode())
     h.update(_history_shape(world))
     return h.digest()
@@ -154,7 +156,7 @@ def search(
         probe.check_safety()
     except AssertionError as e:
         return violation(e)
-    seen = {_key(probe.world)}
+    seen = {state_key(probe.world)}
     frontier = [own_state()]
     result.states = 1
     reported = started
@@ -182,7 +184,7 @@ def search(
                     continue  # not applicable here after all (e.g. a crashed clerk)
                 except Exception as e:  # a node handler raised: a bug like any other
                     return violation(e)
-                key = _key(probe.world)
+                key = state_key(probe.world)
                 if key in seen:
                     continue
                 seen.add(key)
