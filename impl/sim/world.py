@@ -33,7 +33,7 @@ from typing import Any
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.network import PROFILES, RELIABLE, NetworkProfile
-from faultlab.sim.node import ClientNode, Context, Node, SeededRandom
+from faultlab.sim.node import ClientNode, Node, SeededRandom, SimContext, node_seed
 from faultlab.sim.persister import Persister
 
 __all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError"]
@@ -144,7 +144,7 @@ class World:
         self.now_us = 0
         self.factories: dict[str, Callable[[], Node]] = {}
         self.nodes: dict[str, Node] = {}
-        self.contexts: dict[str, Context] = {}
+        self.contexts: dict[str, SimContext] = {}
         self.persisters: dict[str, Persister] = {}
         self.incarnation: dict[str, int] = {}
         self.crashed: set[str] = set()
@@ -215,8 +215,7 @@ class World:
 
     def _boot(self, name: str) -> None:
         inc = self.incarnation[name]
-        ctx = Context(self, name, inc, f"faultlab-node:{self.seed}:{name}:{inc}",
-                      self.persisters[name])
+        ctx = SimContext(self, name, inc, node_seed(self.seed, name, inc), self.persisters[name])
         node = self.factories[name]()
         node.ctx = ctx
         self.nodes[name] = node
@@ -245,9 +244,10 @@ class World:
         if self.events is not None:
             self.events.append((self.now_us, *fields))
 
-    # ------------------------------------------------------------------ node-facing
+    # ------------------------------------------------------------ node-facing (SimContext)
 
-    def _send(self, ctx: Context, dst: str, msg: Any) -> None:
+    def node_send(self, ctx: SimContext, dst: str, msg: Any) -> None:
+        """What ``ctx.send`` does: count, encode and schedule (or lose) a message."""
         if dst not in self.factories:
             raise SimError(f"{ctx.name} sent {type(msg).__name__} to unknown node {dst!r}")
         reply = is_reply(msg)
@@ -293,7 +293,8 @@ class World:
         self.pending[p.id] = p
         heapq.heappush(self._queue, (p.fire_at, p.id, _NOTICE))
 
-    def _set_timer(self, ctx: Context, name: str, delay: float) -> None:
+    def node_set_timer(self, ctx: SimContext, name: str, delay: float) -> None:
+        """What ``ctx.set_timer`` does: (re-)arm a timer of the context's node."""
         key = (ctx.name, name)
         old = self._timer_ids.pop(key, None)
         if old is not None:
@@ -304,15 +305,18 @@ class World:
         self._timer_ids[key] = p.id
         heapq.heappush(self._queue, (p.fire_at, p.id, _TIMER))
 
-    def _cancel_timer(self, ctx: Context, name: str) -> None:
+    def node_cancel_timer(self, ctx: SimContext, name: str) -> None:
+        """What ``ctx.cancel_timer`` does."""
         old = self._timer_ids.pop((ctx.name, name), None)
         if old is not None:
             self.pending.pop(old, None)
 
-    def _node_log(self, ctx: Context, event: str, fields: dict) -> None:
+    def node_log(self, ctx: SimContext, event: str, fields: dict) -> None:
+        """What ``ctx.log`` does: an event in the event log (if kept)."""
         self._event("log", ctx.name, event, fields)
 
-    def _complete_call(self, ctx: Context, output: Any) -> None:
+    def node_complete(self, ctx: SimContext, output: Any) -> None:
+        """What ``ctx.complete`` does: the clerk's open call returns."""
         rec = self.open_calls.pop(ctx.name, None)
         if rec is None:
             raise SimError(f"clerk {ctx.name} completed a call it was not given")
