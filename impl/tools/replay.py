@@ -79,8 +79,8 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None, *,
     machine.seed = record["seed"]
     machine.faults = frozenset(record.get("faults", ()))
     machine.world = cls.build_world(record["seed"])
-    if log_events and machine.world.events is None:
-        machine.world.events = []
+    if log_events:
+        machine.world.keep_events()
     steps = record["steps"]
     applied = 0
     error = None

@@ -21,7 +21,6 @@ reach one World state with different observer records are merged as one.
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,21 +86,10 @@ def transitions(machine: WorldMachine, workload: dict[str, list]) -> Iterator[tu
             yield ("invoke", client, inputs[made])
 
 
-def _history_shape(world: World) -> bytes:
-    """Calls in order with inputs, outputs and the order of returns among calls."""
-    events = sorted([(r.call, 0, k) for k, r in enumerate(world.history)]
-                    + [(r.ret, 1, k) for k, r in enumerate(world.history) if r.done])
-    calls = [(r.client, repr(r.input), repr(r.output) if r.done else "open")
-             for r in world.history]
-    return repr((calls, [(kind, k) for _, kind, k in events])).encode()
-
-
 def state_key(world: World) -> bytes:
-    """What the search merges states by: the World's fingerprint and the history's shape
+    """What the search merges states by: the World's fingerprint with the history's shape
     (public so tests can show which states merge)."""
-    h = hashlib.sha256(world.fingerprint().encode())
-    h.update(_history_shape(world))
-    return h.digest()
+    return bytes.fromhex(world.fingerprint(history=True))
 
 
 def search(
