@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from faultlab.errors import UserError
+from faultlab.errors import ArgumentParser, UserError
 
 __all__ = ["main", "UserError", "build_parser"]
 
@@ -26,19 +26,14 @@ COMMAND_MODULES = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage and exits 2; one line here
-        raise UserError(f"{message} (see '{self.prog} --help')")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="faultlab",
         description="Run distributed-systems labs on a deterministic simulated network, "
         "explore faults with Hypothesis, and audit histories for linearizability.",
         epilog="Every run prints its seed; '--seed N' replays it exactly.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)

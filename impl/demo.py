@@ -11,19 +11,10 @@ import importlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from faultlab.demo_row import DemoRow
 
 __all__ = ["DemoRow", "DEMOS", "register", "run"]
-
-
-@dataclass
-class DemoRow:
-    system: str
-    driver: str
-    explored: str
-    checked: str
-    verdict: str
-    ok: bool
 
 
 def _register_demo(seed: int) -> list[DemoRow]:

@@ -59,7 +59,7 @@ def test_demo_prints_its_seed_and_is_deterministic():
 def test_every_listed_machine_loads():
     from faultlab.tools.explore import WorldMachine
     from faultlab.tools.machines import MACHINES
-    from faultlab.tools.replay import _machine_class
+    from faultlab.tools.replay import machine_class as _machine_class
 
     for name, (spec, _why) in MACHINES.items():
         assert issubclass(_machine_class(spec), WorldMachine), name

@@ -5,7 +5,7 @@
 coordinator's progress, and on success leaves exactly the ``mr-out-*`` files. Every user
 mistake (a missing input, an app without map/reduce, an output folder that cannot be
 written) is reported in one line before anything is written; a job that fails removes what
-it wrote.
+it wrote. The processes themselves are started and watched by :mod:`faultlab.mr.supervisor`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from faultlab.errors import UserError
+from faultlab.errors import ArgumentParser, UserError
 from faultlab.mr.app import BUILTIN_APPS, App, AppError, load_app
 from faultlab.mr.files import TMP_PREFIX, intermediate_files, output_files
 
@@ -36,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="MapReduce as in the labs: a coordinator hands out map and reduce tasks "
         "to workers sharing a folder; outputs are mr-out-0 .. mr-out-(R-1), lines 'key value'.")
     sub_mr = mr.add_subparsers(dest="mr_command", metavar="MR_COMMAND",
-                               parser_class=sub._parser_class)
+                               parser_class=ArgumentParser)
     mr.set_defaults(func=lambda args: _help(mr))
 
     p = sub_mr.add_parser(
@@ -311,12 +310,9 @@ def _app_failure(app: App, e: BaseException) -> str:
     return f"app {app.name!r} failed{where}: {type(e).__name__}: {e}"
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "faultlab.mr.cli", *args]
-
-
 def _run(args: argparse.Namespace) -> int:
     from faultlab.mr.process import coordinator_running, socket_dir
+    from faultlab.mr.supervisor import run_processes
 
     files = check_inputs(args.files)
     check_app(args.app)
@@ -333,45 +329,17 @@ def _run(args: argparse.Namespace) -> int:
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise UserError(f"a job is already running on {args.out}")
-    env = dict(os.environ)  # the children run this faultlab: sys.executable has it installed
     started = time.monotonic()
     print(f"mr run: {args.app} on {len(files)} files, {args.workers} workers, "
           f"{args.nreduce} reduce tasks, output in {out}", flush=True)
-    coordinator = subprocess.Popen(
-        _cli("coordinator", *files, "--dir", str(out), "--nreduce", str(args.nreduce),
-             "--linger", "0"),
-        env=env, stderr=subprocess.PIPE, text=True)
-    workers: list[subprocess.Popen] = []
-    logs = []
     ok = False
     try:
-        for k in range(args.workers):
-            log = open(sockets / f"w{k}.stderr", "w+")  # noqa: SIM115
-            logs.append(log)
-            workers.append(subprocess.Popen(_cli("worker", args.app, "--dir", str(out),
-                                                 "--name", f"w{k}"),
-                                            env=env, stderr=log, stdout=subprocess.DEVNULL))
-        problem = _supervise(coordinator, workers, logs, started, args.timeout)
-        if problem is None:
-            missing = [k for k in range(args.nreduce) if not (out / f"mr-out-{k}").exists()]
-            if missing:
-                problem = f"outputs missing after the job: mr-out-{missing[0]} ..."
+        problem = run_processes(args.app, files, out, sockets, workers=args.workers,
+                                nreduce=args.nreduce, started=started, timeout=args.timeout)
         if problem is not None:
             raise UserError(f"job failed: {problem}", code=1)
         ok = True
     finally:
-        for p in [coordinator, *workers]:
-            if p.poll() is None:
-                p.terminate()
-        for p in [coordinator, *workers]:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for log in logs:
-            log.close()
-        shutil.rmtree(sockets, ignore_errors=True)  # every process of the job has ended
         if not ok:
             clean_outdir(out, created)
     for p in out.glob(f"{TMP_PREFIX}*"):  # from workers stopped in the middle of a write
@@ -389,53 +357,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _supervise(coordinator: subprocess.Popen, workers: list[subprocess.Popen], logs: list,
-               started: float, timeout: float | None) -> str | None:
-    """Wait for the coordinator to finish; the reason the job failed, or None."""
-    while True:
-        code = coordinator.poll()
-        if code is not None:
-            if code != 0:
-                err = (coordinator.stderr.read() if coordinator.stderr else "").strip()
-                return f"the coordinator exited with code {code}" + (
-                    f": {err.splitlines()[-1]}" if err else "")
-            break
-        if all(w.poll() is not None for w in workers):
-            if any(w.returncode for w in workers):
-                return ("every worker exited before the job was done"
-                        + _first_error(workers, logs))
-            try:  # workers exit once the job is done; the coordinator a second later
-                coordinator.wait(timeout=3.0)
-            except subprocess.TimeoutExpired:
-                return ("every worker exited before the job was done"
-                        + _first_error(workers, logs))
-            continue
-        if timeout is not None and time.monotonic() - started > timeout:
-            return f"not done after {timeout:g}s"
-        time.sleep(0.02)
-    # The job is done and every output is in place: the workers still running (waiting for
-    # work, or a slow duplicate) are stopped by the caller; what they leave is temporary.
-    return None
-
-
-def _first_error(workers: list[subprocess.Popen], logs: list) -> str:
-    for w, log in zip(workers, logs, strict=True):
-        if w.returncode:
-            log.seek(0)
-            lines = [line.strip() for line in log.read().splitlines() if line.strip()]
-            if lines:
-                return f" (a worker exited with code {w.returncode}: " \
-                       f"{lines[-1].removeprefix('faultlab: error: ')})"
-    return ""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m faultlab.mr.cli ...`` is ``faultlab mr ...`` without the other subsystems'
     commands: the processes ``mr run`` starts import only what they need."""
-    from faultlab.cli import _Parser
-
-    parser = _Parser(prog="faultlab")
-    register(parser.add_subparsers(dest="command", parser_class=_Parser))
+    parser = ArgumentParser(prog="faultlab")
+    register(parser.add_subparsers(dest="command", parser_class=ArgumentParser))
     try:
         args = parser.parse_args(["mr", *(sys.argv[1:] if argv is None else argv)])
         return int(args.func(args) or 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from faultlab.demo import DemoRow
+from faultlab.demo_row import DemoRow
 from faultlab.mr.corpus import generate_corpus
 from faultlab.mr.files import output_lines
 from faultlab.mr.sequential import reference_lines

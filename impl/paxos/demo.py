@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from faultlab.demo import DemoRow
+from faultlab.demo_row import DemoRow
 from faultlab.paxos.harness import Tester
 from faultlab.paxos.machine import MiscountedMajorityMachine, PaxosMachine
 from faultlab.tools.explore import explore

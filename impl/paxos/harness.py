@@ -118,9 +118,7 @@ class Tester:
     def _note(self, step: tuple) -> None:
         """Tell the World's observers (the trace recorder) about an application call: the
         lab calls the library directly, which is not a World step but changes state."""
-        self.world.last = None
-        for observer in self.world.observers:
-            observer(self.world, step)
+        self.world.notify(step)
 
     def sleep(self, seconds: float) -> None:
         self.world.run_for(seconds)

@@ -55,8 +55,8 @@ class PaxosMachine(WorldMachine):
                       copy_messages=False, **cls.flags)
         folder = os.environ.get("FAULTLAB_TRACE_DIR")
         if folder:
-            world.trace_file = attach_trace(  # type: ignore[attr-defined]
-                world, Path(folder) / f"paxos-machine-{seed}.jsonl")
+            world.attach("trace_file",
+                         attach_trace(world, Path(folder) / f"paxos-machine-{seed}.jsonl"))
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -229,7 +229,8 @@ class PaxosMachine(WorldMachine):
         try:
             super().teardown()
         finally:
-            trace: IO[str] | None = getattr(getattr(self, "world", None), "trace_file", None)
+            world: World | None = getattr(self, "world", None)
+            trace: IO[str] | None = None if world is None else world.attached("trace_file", None)
             if trace is not None:
                 trace.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from faultlab.checker.linearizability import Verdict, check
-from faultlab.demo import DemoRow
+from faultlab.demo_row import DemoRow
 from faultlab.pb.cluster import UNRELIABLE_2015, Bugs, build, vs_view
 from faultlab.pb.explore import backup_behind
 from faultlab.sim.world import World

@@ -43,7 +43,7 @@ from faultlab.pb.common import OK, VIEWSERVICE, PBReply, View, VSPing
 from faultlab.pb.server import PBServer
 from faultlab.sim.network import ADVERSARIAL
 from faultlab.sim.world import CallTimeout, Envelope, World
-from faultlab.tools.explore import WorldMachine, _pick
+from faultlab.tools.explore import WorldMachine, pick
 from faultlab.tools.history import operations
 from hypothesis import event
 from hypothesis import strategies as st
@@ -117,7 +117,7 @@ def backup_behind(world: World) -> str:
     primary has applied (it applies each one first). Returns a description of a violation."""
     v = vs_view(world)
     for name, node in world.nodes.items():
-        if not isinstance(node, PBServer) or not node._active():
+        if not isinstance(node, PBServer) or not node.is_active():
             continue
         pv = node.view
         backup = world.nodes.get(pv.backup)
@@ -136,7 +136,7 @@ def in_service(world: World) -> bool:
     v = vs_view(world)
     node = world.nodes.get(v.primary)
     return (world.node(VIEWSERVICE).acked  # type: ignore[attr-defined]
-            and isinstance(node, PBServer) and node.view == v and node._serving())
+            and isinstance(node, PBServer) and node.view == v and node.is_serving())
 
 
 def check_history(world: World, timeout: float = 20.0) -> Verdict:
@@ -233,7 +233,7 @@ class PBMachine(WorldMachine):
         the lab's crash tests: a restarted server may still be uninitialised, so data can
         still be lost to a second crash, but not to three at once)."""
         up = [s for s in self._pb_servers() if s not in self.world.crashed]
-        self._guard(lambda: self.world.crash(_pick(up, i)))
+        self._guard(lambda: self.world.crash(pick(up, i)))
 
     @precondition(lambda self: "partition" in self.faults)
     @rule(mask=st.integers(0, 2**16 - 1))
@@ -248,7 +248,7 @@ class PBMachine(WorldMachine):
     @rule(i=st.integers(0, 255), clerks_too=st.booleans())
     def isolate(self, i: int, clerks_too: bool) -> None:
         """Cut one server off from the viewservice and the other servers (and the clerks)."""
-        name = _pick(self._pb_servers(), i)
+        name = pick(self._pb_servers(), i)
         others = [n for n in self.world.names if n != name
                   and (clerks_too or n not in self.world.clients)]
         self._guard(lambda: self.world.partition([name], others))
@@ -258,7 +258,7 @@ class PBMachine(WorldMachine):
     def cut_from_viewservice(self, i: int) -> None:
         """The 2015 tests' special partition: a server can no longer ping the viewservice but
         still talks to everyone else."""
-        name = _pick(self._pb_servers(), i)
+        name = pick(self._pb_servers(), i)
         self._guard(lambda: (self.world.block(name, VIEWSERVICE),
                              self.world.block(VIEWSERVICE, name)))
 

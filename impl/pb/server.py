@@ -101,19 +101,22 @@ class PBServer(Node):
 
     # ------------------------------------------------------------------ roles
 
-    def _active(self) -> bool:
-        """Primary of my view, with that view's complete state."""
+    def is_active(self) -> bool:
+        """Primary of my view, with that view's complete state (public: the explorer's view
+        monitor asks it too)."""
         return self.view.primary == self.me and self.synced == self.view.num > 0
 
-    def _serving(self) -> bool:
+    def is_serving(self) -> bool:
+        """Active, not stale, and the view's backup (if any) has the state: only then may
+        the primary answer clients, so the explorer's monitor checks who claims to."""
         v = self.view
-        return (self._active() and not self.stale
+        return (self.is_active() and not self.stale
                 and (not v.backup or self.backup_synced == v.num))
 
     def _ping_num(self) -> int:
         if self.synced == 0:
             return 0
-        if self.view.primary == self.me and not self._serving():
+        if self.view.primary == self.me and not self.is_serving():
             return self.last_ping  # not ready: do not acknowledge the view yet
         return self.view.num
 
@@ -169,7 +172,7 @@ class PBServer(Node):
 
     def _resume(self) -> None:
         """Carry on as primary: initialise the backup, or go on with the operations."""
-        if not self._active() or self.stale:
+        if not self.is_active() or self.stale:
             return
         if self.view.backup and self.backup_synced != self.view.num:
             self._to_backup()
@@ -192,7 +195,7 @@ class PBServer(Node):
     # ------------------------------------------------------------------ primary
 
     def _request(self, src: str, msg: PBGet | PBPutAppend) -> None:
-        if not self._active() or self.stale:
+        if not self.is_active() or self.stale:
             self.ctx.send(src, PBReply(msg.seq, ERR_WRONG_SERVER, "", self.view.num))
             return
         if isinstance(msg, PBGet):
@@ -214,7 +217,7 @@ class PBServer(Node):
         return not self.no_duplicate_detection and self.dedup.get(client, 0) >= seq
 
     def _pump(self) -> None:
-        while self.current is None and self.queue and self._serving():
+        while self.current is None and self.queue and self.is_serving():
             req = self.queue.pop(0)
             client, seq, op = req[:3]
             if op != "get" and self._duplicate(client, seq):
@@ -239,7 +242,7 @@ class PBServer(Node):
 
     def _to_backup(self) -> None:
         """(Re)send what the backup still has to acknowledge: the state, or the operation."""
-        if not self._active() or self.stale or not self.view.backup:
+        if not self.is_active() or self.stale or not self.view.backup:
             return
         if self.backup_synced != self.view.num:
             self.xfer += 1
@@ -264,7 +267,7 @@ class PBServer(Node):
         self.applied += 1
 
     def _forward_reply(self, msg: PBForwardReply) -> None:
-        if msg.viewnum != self.view.num or not self._active():
+        if msg.viewnum != self.view.num or not self.is_active():
             return
         if msg.err == ERR_WRONG_VIEW:
             self.stale = True
@@ -280,7 +283,7 @@ class PBServer(Node):
             self._pump()
 
     def _transfer_reply(self, msg: PBTransferReply) -> None:
-        if (msg.viewnum != self.view.num or not self._active() or msg.xfer != self.xfer
+        if (msg.viewnum != self.view.num or not self.is_active() or msg.xfer != self.xfer
                 or self.backup_synced == msg.viewnum):
             return
         if msg.err == ERR_WRONG_VIEW:
@@ -331,6 +334,6 @@ class PBServer(Node):
         role = ("primary" if v.primary == self.me else
                 "backup" if v.backup == self.me else "idle")
         return {"view": [v.num, v.primary, v.backup], "role": role,
-                "serving": self._serving(), "synced": self.synced,
+                "serving": self.is_serving(), "synced": self.synced,
                 "backup_synced": self.backup_synced, "applied": self.applied,
                 "store": dict(sorted(self.store.items()))}

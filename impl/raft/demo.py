@@ -7,7 +7,7 @@ import os
 import random
 import tempfile
 
-from faultlab.demo import DemoRow
+from faultlab.demo_row import DemoRow
 
 __all__ = ["demo", "chaos_run"]
 

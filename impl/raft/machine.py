@@ -88,13 +88,13 @@ class RaftMachine(WorldMachine):
         applier = Applier(names, cls.snapshot_interval, context, raise_at_once=False)
         world = build_cluster(seed, cls.n_servers, ADVERSARIAL, on_apply=applier.apply,
                               on_boot=applier.boot, bugs=cls.bugs, clerks=1)
-        world.raft_applier = applier  # type: ignore[attr-defined]
-        world.raft_monitor = SafetyMonitor(world, applier, context)  # type: ignore[attr-defined]
+        world.attach("raft_applier", applier)
+        world.attach("raft_monitor", SafetyMonitor(world, applier, context))
         folder = os.environ.get("FAULTLAB_RAFT_TRACE")
         if folder:
-            world.raft_trace = TraceRecorder(world, "raft")  # type: ignore[attr-defined]
-            world.raft_trace_path = (  # type: ignore[attr-defined]
-                Path(folder) / f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
+            world.attach("raft_trace", TraceRecorder(world, "raft"))
+            world.attach("raft_trace_path",
+                         Path(folder) / f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -233,7 +233,7 @@ class RaftMachine(WorldMachine):
     # ---------------------------------------------------------------- checks
 
     def check_safety(self) -> None:
-        self.world.raft_monitor.check()  # type: ignore[attr-defined]
+        self.world.attached("raft_monitor").check()
 
     def leader(self) -> str | None:
         """The leader of the highest term among live servers that have a leader."""
@@ -248,7 +248,7 @@ class RaftMachine(WorldMachine):
 
     def settled(self) -> bool:
         """Every server applied the probe submitted after healing."""
-        applier: Applier = self.world.raft_applier  # type: ignore[attr-defined]
+        applier: Applier = self.world.attached("raft_applier")
         return all(PROBE in applier.logs[s].values() for s in self.world.servers)
 
     def settle_and_check(self) -> None:
@@ -271,15 +271,15 @@ class RaftMachine(WorldMachine):
                 raise AssertionError(
                     f"after healing, no new entry was applied by every server within "
                     f"{self.settle_timeout}s of virtual time (leader: {self.leader()})"
-                    f"{w.raft_monitor.context}")  # type: ignore[attr-defined]
+                    f"{w.attached('raft_monitor').context}")
             self.final_checks()
         finally:
             self._write_trace()
 
     def _write_trace(self) -> None:
-        trace = getattr(self.world, "raft_trace", None)
+        trace = self.world.attached("raft_trace", None)
         if trace is not None:
-            path: Path = self.world.raft_trace_path  # type: ignore[attr-defined]
+            path: Path = self.world.attached("raft_trace_path")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n"
                                     for line in trace.lines))

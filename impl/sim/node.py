@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import random
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from faultlab.sim import codec
@@ -20,7 +21,7 @@ from faultlab.sim.persister import Persister
 if TYPE_CHECKING:
     from faultlab.sim.world import World
 
-__all__ = ["Node", "Context", "ClientNode", "SeededRandom"]
+__all__ = ["Node", "Context", "SimContext", "ClientNode", "SeededRandom", "node_seed"]
 
 
 class SeededRandom(random.Random):
@@ -35,15 +36,21 @@ class SeededRandom(random.Random):
         return dup
 
 
-class Context:
-    """What one incarnation of one node may do. Created by the World at each (re)start."""
+def node_seed(seed: int, name: str, incarnation: int) -> str:
+    """The seed of one incarnation's generator, the same under every driver, so a node draws
+    the same numbers in simulation and as a real process started with the same seed."""
+    return f"faultlab-node:{seed}:{name}:{incarnation}"
 
-    __slots__ = ("name", "incarnation", "_seed", "_random", "persister", "_world", "alive")
 
-    def __init__(
-        self, world: World, name: str, incarnation: int, seed: str, persister: Persister
-    ) -> None:
-        self._world = world
+class Context(ABC):
+    """What one incarnation of one node may do: the part both drivers share (its name and
+    incarnation, its lazily seeded generator, its persister, whether it is alive) and the
+    actions each driver implements (:class:`SimContext` here, ``RealContext`` in
+    :mod:`faultlab.sim.realnet`). Nodes type their ``ctx`` with this class only."""
+
+    __slots__ = ("name", "incarnation", "_seed", "_random", "persister", "alive")
+
+    def __init__(self, name: str, incarnation: int, seed: str, persister: Persister) -> None:
         self.name = name
         self.incarnation = incarnation
         self._seed = seed
@@ -59,42 +66,78 @@ class Context:
             self._random = SeededRandom(self._seed)
         return self._random
 
-    def __deepcopy__(self, memo: dict) -> Context:
-        dup = Context.__new__(Context)
-        memo[id(self)] = dup
+    def _copy_shared(self, dup: Context, memo: dict) -> None:
+        """Copy the shared fields into ``dup`` (for a subclass's ``__deepcopy__``)."""
         dup.name, dup.incarnation, dup.alive = self.name, self.incarnation, self.alive
         dup._seed, dup._random = self._seed, copy.deepcopy(self._random, memo)
         dup.persister = copy.deepcopy(self.persister, memo)
+
+    @abstractmethod
+    def send(self, dst: str, msg: Any) -> None:
+        """Put ``msg`` on the network towards ``dst``; the network may delay or lose it."""
+
+    @abstractmethod
+    def set_timer(self, name: str, delay: float) -> None:
+        """Arm (or re-arm) the timer ``name`` to fire after ``delay`` seconds."""
+
+    @abstractmethod
+    def cancel_timer(self, name: str) -> None:
+        """Disarm the timer ``name`` (nothing happens if it is not armed)."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """Virtual time in seconds (monotonic time under the real transport)."""
+
+    @abstractmethod
+    def log(self, event: str, **fields: Any) -> None:
+        """Record a structured event in the driver's event log."""
+
+    @abstractmethod
+    def complete(self, output: Any) -> None:
+        """A clerk finished its current call with ``output`` (recorded in the history)."""
+
+
+class SimContext(Context):
+    """The Context of a node in a simulated :class:`~faultlab.sim.world.World`, created by
+    the World at each (re)start; every action goes to the World (none after a crash)."""
+
+    __slots__ = ("_world",)
+
+    def __init__(
+        self, world: World, name: str, incarnation: int, seed: str, persister: Persister
+    ) -> None:
+        super().__init__(name, incarnation, seed, persister)
+        self._world = world
+
+    def __deepcopy__(self, memo: dict) -> SimContext:
+        dup = SimContext.__new__(SimContext)
+        memo[id(self)] = dup
+        self._copy_shared(dup, memo)
         dup._world = copy.deepcopy(self._world, memo)
         return dup
 
     def send(self, dst: str, msg: Any) -> None:
-        """Put ``msg`` on the network towards ``dst``; the network may delay or lose it."""
         if self.alive:
-            self._world._send(self, dst, msg)
+            self._world.node_send(self, dst, msg)
 
     def set_timer(self, name: str, delay: float) -> None:
-        """Arm (or re-arm) the timer ``name`` to fire after ``delay`` seconds."""
         if self.alive:
-            self._world._set_timer(self, name, delay)
+            self._world.node_set_timer(self, name, delay)
 
     def cancel_timer(self, name: str) -> None:
         if self.alive:
-            self._world._cancel_timer(self, name)
+            self._world.node_cancel_timer(self, name)
 
     def now(self) -> float:
-        """Virtual time in seconds (monotonic time under the real transport)."""
         return self._world.now_us / 1_000_000
 
     def log(self, event: str, **fields: Any) -> None:
-        """Record a structured event in the World's event log."""
         if self.alive:
-            self._world._node_log(self, event, fields)
+            self._world.node_log(self, event, fields)
 
     def complete(self, output: Any) -> None:
-        """A clerk finished its current call with ``output`` (recorded in the history)."""
         if self.alive:
-            self._world._complete_call(self, output)
+            self._world.node_complete(self, output)
 
 
 class Node:

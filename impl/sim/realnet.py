@@ -32,7 +32,7 @@ from typing import Any
 
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
-from faultlab.sim.node import ClientNode, Context, Node
+from faultlab.sim.node import ClientNode, Context, Node, node_seed
 from faultlab.sim.persister import Persister, State, joined
 from faultlab.sim.world import CallRecord
 
@@ -108,14 +108,8 @@ class RealContext(Context):
 
     def __init__(self, rt: Runtime, name: str, incarnation: int, seed: int,
                  persister: FilePersister) -> None:
+        super().__init__(name, incarnation, node_seed(seed, name, incarnation), persister)
         self._rt = rt
-        self._world = None  # type: ignore[assignment]
-        self.name = name
-        self.incarnation = incarnation
-        self._seed = f"faultlab-node:{seed}:{name}:{incarnation}"
-        self._random = None
-        self.persister = persister  # type: ignore[assignment]
-        self.alive = True
 
     def send(self, dst: str, msg: Any) -> None:
         if self.alive:

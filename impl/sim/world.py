@@ -33,12 +33,14 @@ from typing import Any
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.network import PROFILES, RELIABLE, NetworkProfile
-from faultlab.sim.node import ClientNode, Context, Node, SeededRandom
+from faultlab.sim.node import ClientNode, Node, SeededRandom, SimContext, node_seed
 from faultlab.sim.persister import Persister
 
-__all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError"]
+__all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError",
+           "COPY_RULES", "FieldRule"]
 
 US = 1_000_000
+_MISSING: Any = object()
 _MSG, _TIMER, _NOTICE = 0, 1, 2
 
 
@@ -144,7 +146,7 @@ class World:
         self.now_us = 0
         self.factories: dict[str, Callable[[], Node]] = {}
         self.nodes: dict[str, Node] = {}
-        self.contexts: dict[str, Context] = {}
+        self.contexts: dict[str, SimContext] = {}
         self.persisters: dict[str, Persister] = {}
         self.incarnation: dict[str, int] = {}
         self.crashed: set[str] = set()
@@ -162,6 +164,8 @@ class World:
         self.observers: list[Callable[[World, tuple], None]] = []
         # told of every message that will never arrive (lost on send or on arrival, dropped)
         self.loss_observers: list[Callable[[Envelope, str], None]] = []
+        # what drivers keep per World (monitors, appliers, trace recorders): see attach()
+        self.attachments: dict[str, Any] = {}
         self.started = False
         self._timer_ids: dict[tuple[str, str], int] = {}
         self._queue: list[tuple[int, int, int]] = []
@@ -215,8 +219,7 @@ class World:
 
     def _boot(self, name: str) -> None:
         inc = self.incarnation[name]
-        ctx = Context(self, name, inc, f"faultlab-node:{self.seed}:{name}:{inc}",
-                      self.persisters[name])
+        ctx = SimContext(self, name, inc, node_seed(self.seed, name, inc), self.persisters[name])
         node = self.factories[name]()
         node.ctx = ctx
         self.nodes[name] = node
@@ -245,9 +248,52 @@ class World:
         if self.events is not None:
             self.events.append((self.now_us, *fields))
 
-    # ------------------------------------------------------------------ node-facing
+    # ------------------------------------------------------------------ hooks for drivers
 
-    def _send(self, ctx: Context, dst: str, msg: Any) -> None:
+    def attach(self, name: str, obj: Any) -> Any:
+        """Keep ``obj`` (a monitor, an applier, a trace recorder) with this World under
+        ``name``; returns it. Attached objects travel with copies: a copy's monitor watches
+        the copy. Read them back with :meth:`attached` (or as ``world.<name>``)."""
+        if name in self.attachments:
+            raise SimError(f"{name!r} is already attached to this World")
+        if name in self.__dict__ or hasattr(type(self), name):
+            raise SimError(f"{name!r} is a World attribute; attach under another name")
+        self.attachments[name] = obj
+        return obj
+
+    def attached(self, name: str, default: Any = _MISSING) -> Any:
+        """The object attached as ``name`` (``default`` if given and nothing is)."""
+        try:
+            return self.attachments[name]
+        except KeyError:
+            if default is _MISSING:
+                raise SimError(f"nothing is attached to this World as {name!r}") from None
+            return default
+
+    def __getattr__(self, name: str) -> Any:
+        """Attached objects read as attributes too (``world.raft_monitor``); only called
+        for names the World itself does not have."""
+        attachments = self.__dict__.get("attachments")
+        if attachments is None or name not in attachments:
+            raise AttributeError(f"World has no attribute or attachment {name!r}")
+        return attachments[name]
+
+    def notify(self, step: tuple) -> None:
+        """Tell the observers of a change made outside the World's steps (a lab harness that
+        calls a node's library directly); it is not recorded among the steps."""
+        self.last = None
+        for observer in self.observers:
+            observer(self, step)
+
+    def keep_events(self) -> None:
+        """Start keeping the event log (if not kept already) from now on."""
+        if self.events is None:
+            self.events = []
+
+    # ------------------------------------------------------------ node-facing (SimContext)
+
+    def node_send(self, ctx: SimContext, dst: str, msg: Any) -> None:
+        """What ``ctx.send`` does: count, encode and schedule (or lose) a message."""
         if dst not in self.factories:
             raise SimError(f"{ctx.name} sent {type(msg).__name__} to unknown node {dst!r}")
         reply = is_reply(msg)
@@ -293,7 +339,8 @@ class World:
         self.pending[p.id] = p
         heapq.heappush(self._queue, (p.fire_at, p.id, _NOTICE))
 
-    def _set_timer(self, ctx: Context, name: str, delay: float) -> None:
+    def node_set_timer(self, ctx: SimContext, name: str, delay: float) -> None:
+        """What ``ctx.set_timer`` does: (re-)arm a timer of the context's node."""
         key = (ctx.name, name)
         old = self._timer_ids.pop(key, None)
         if old is not None:
@@ -304,15 +351,18 @@ class World:
         self._timer_ids[key] = p.id
         heapq.heappush(self._queue, (p.fire_at, p.id, _TIMER))
 
-    def _cancel_timer(self, ctx: Context, name: str) -> None:
+    def node_cancel_timer(self, ctx: SimContext, name: str) -> None:
+        """What ``ctx.cancel_timer`` does."""
         old = self._timer_ids.pop((ctx.name, name), None)
         if old is not None:
             self.pending.pop(old, None)
 
-    def _node_log(self, ctx: Context, event: str, fields: dict) -> None:
+    def node_log(self, ctx: SimContext, event: str, fields: dict) -> None:
+        """What ``ctx.log`` does: an event in the event log (if kept)."""
         self._event("log", ctx.name, event, fields)
 
-    def _complete_call(self, ctx: Context, output: Any) -> None:
+    def node_complete(self, ctx: SimContext, output: Any) -> None:
+        """What ``ctx.complete`` does: the clerk's open call returns."""
         rec = self.open_calls.pop(ctx.name, None)
         if rec is None:
             raise SimError(f"clerk {ctx.name} completed a call it was not given")
@@ -638,27 +688,16 @@ class World:
     def messages(self) -> list[Envelope]:
         return list(self.in_flight.values())
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, *, history: bool = False) -> str:
         """A digest of everything that decides the future, except the clock: node states and
-        incarnations, messages in flight (as a multiset), armed timers, links, open calls.
-        Two Worlds that fingerprint equal behave alike under the same choices."""
+        incarnations, persisters, messages in flight (as a multiset), armed timers, links,
+        open calls (the fields with a ``key`` in :data:`COPY_RULES`). Two Worlds that
+        fingerprint equal behave alike under the same choices. ``history=True`` adds the
+        history's shape, for searches whose invariants read the history."""
         h = hashlib.sha256()
-        for name in sorted(self.factories):
-            h.update(codec.encode((name, self.incarnation[name], name in self.crashed)))
-            node = self.nodes.get(name)
-            if node is not None:
-                h.update(node.state_bytes())
-            p = self.persisters[name]
-            h.update(codec.encode((p.read_state(), p.read_snapshot())))
-        msgs = sorted(codec.encode((e.src, e.dst, e.dst_inc, e.data))
-                      for e in self.in_flight.values())
-        timers = sorted((p.node, p.name, p.kind) for p in self.pending.values())
-        h.update(codec.encode((msgs, timers, sorted(self.blocked),
-                               sorted((c, repr(r.input)) for c, r in self.open_calls.items()))))
-        if self.deaf:
-            h.update(codec.encode(sorted(self.deaf)))
-        if self.slowed:
-            h.update(codec.encode(sorted(self.slowed.items())))
+        for name, rule in COPY_RULES.items():
+            if rule.key is not None and (history or not rule.history):
+                h.update(codec.encode((name, rule.key(self))))
         return h.hexdigest()
 
     def copy(self) -> World:
@@ -672,34 +711,17 @@ class World:
         return dup
 
     def __deepcopy__(self, memo: dict) -> World:
-        """Copy what a step can change; share what none can (factories, the profile, message
-        objects: a receiver always gets ``Envelope.received()``, never a shared mutable).
-        Bounded search copies a World per state, so this is its hot path."""
+        """Copy each field by its rule in :data:`COPY_RULES` (in the table's order): share
+        what no step can change, copy what one can. Bounded search copies a World per state,
+        so this is its hot path. A field without a rule is an error, not a silent share."""
+        fields = self.__dict__
+        if fields.keys() != COPY_RULES.keys():
+            _missing_rules(fields)
         dup = World.__new__(World)
         memo[id(self)] = dup
-        deep = copy.deepcopy
-        for k, v in self.__dict__.items():  # what a system attached (monitors): deep copies
-            dup.__dict__[k] = v if k in _COPIED_BY_HAND else deep(v, memo)
-        dup.rng = deep(self.rng, memo)
-        dup.persisters = deep(self.persisters, memo)
-        dup.contexts = deep(self.contexts, memo)
-        dup.nodes = deep(self.nodes, memo)
-        dup.observers = deep(self.observers, memo)
-        dup.loss_observers = deep(self.loss_observers, memo)
-        dup.incarnation = dict(self.incarnation)
-        dup.crashed, dup.clients = set(self.crashed), set(self.clients)
-        dup.blocked, dup.deaf, dup.slowed = set(self.blocked), set(self.deaf), dict(self.slowed)
-        dup.in_flight = {k: _clone(e, memo) for k, e in self.in_flight.items()}
-        dup.pending = {k: _clone(p, memo) for k, p in self.pending.items()}
-        dup._handling = _clone(self._handling, memo)
-        dup.last = _clone(self.last, memo)
-        dup.counters = replace(self.counters, received=dict(self.counters.received))
-        dup.history = [_clone(r, memo) for r in self.history]
-        dup.open_calls = {c: _clone(r, memo) for c, r in self.open_calls.items()}
-        dup._timer_ids = dict(self._timer_ids)
-        dup._queue = list(self._queue)
-        dup.events = None if self.events is None else list(self.events)
-        dup.steps = None if self.steps is None else list(self.steps)
+        target = dup.__dict__
+        for k, rule in COPY_RULES.items():
+            target[k] = rule.copy(fields[k], memo)
         return dup
 
     def event_log_lines(self) -> list[str]:
@@ -707,15 +729,6 @@ class World:
         if self.events is None:
             raise SimError("this World was built with log_events=False")
         return [json.dumps(e, default=_jsonable, separators=(",", ":")) for e in self.events]
-
-
-# World fields __deepcopy__ handles one by one (shares the immutable, copies the rest)
-_COPIED_BY_HAND = frozenset({
-    "seed", "profile", "copy_messages", "now_us", "factories", "started", "_next_id",
-    "rng", "persisters", "contexts", "nodes", "observers", "loss_observers", "incarnation",
-    "crashed", "clients",
-    "blocked", "deaf", "slowed", "in_flight", "pending", "_handling", "last", "counters",
-    "history", "open_calls", "_timer_ids", "_queue", "events", "steps"})
 
 
 def _clone(obj: Any, memo: dict) -> Any:
@@ -728,6 +741,108 @@ def _clone(obj: Any, memo: dict) -> Any:
         cls = type(obj)
         dup = memo[id(obj)] = cls(*(getattr(obj, f) for f in cls.__slots__))
     return dup
+
+
+def _share(value: Any, memo: dict) -> Any:
+    return value
+
+
+def _deep(value: Any, memo: dict) -> Any:
+    return copy.deepcopy(value, memo)
+
+
+def _shallow(value: Any, memo: dict) -> Any:
+    """A new container with the same (immutable) items; None stays None."""
+    return None if value is None else value.copy()
+
+
+def _record_values(value: dict, memo: dict) -> dict:
+    return {k: _clone(r, memo) for k, r in value.items()}
+
+
+def _record_list(value: list, memo: dict) -> list:
+    return [_clone(r, memo) for r in value]
+
+
+def _counters(value: Counters, memo: dict) -> Counters:
+    return replace(value, received=dict(value.received))
+
+
+def _history_shape(world: World) -> bytes:
+    """Calls in order with inputs, outputs and the order of returns among calls."""
+    events = sorted([(r.call, 0, k) for k, r in enumerate(world.history)]
+                    + [(r.ret, 1, k) for k, r in enumerate(world.history) if r.done])
+    calls = [(r.client, repr(r.input), repr(r.output) if r.done else "open")
+             for r in world.history]
+    return repr((calls, [(kind, k) for _, kind, k in events])).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """How one World field is copied and whether (and as what) it enters the fingerprint.
+
+    ``copy(value, memo)`` makes the copy's value; ``key(world)`` is the field's encodable part
+    of the fingerprint (None: the field does not decide the future, e.g. the clock or the
+    counters); ``history``: the key counts only in ``fingerprint(history=True)``.
+    """
+
+    copy: Callable[[Any, dict], Any]
+    key: Callable[[World], Any] | None = None
+    history: bool = False
+
+
+# Every World field, once: how a copy gets it and what the fingerprint takes from it. Deep
+# copies go first, attachments before everything (in this order, as they always were), so
+# objects they share with the nodes are copied once through the memo. A new field needs a
+# rule here: copying a World with a field missing from this table raises.
+COPY_RULES: dict[str, FieldRule] = {
+    "attachments": FieldRule(_deep),
+    "rng": FieldRule(_deep),
+    "persisters": FieldRule(_deep, lambda w: [
+        (n, p.read_state(), p.read_snapshot()) for n, p in sorted(w.persisters.items())]),
+    "contexts": FieldRule(_deep),
+    "nodes": FieldRule(_deep, lambda w: [
+        (n, node.state_bytes()) for n, node in sorted(w.nodes.items())]),
+    "observers": FieldRule(_deep),
+    "loss_observers": FieldRule(_deep),
+    "seed": FieldRule(_share),
+    "profile": FieldRule(_share),
+    "copy_messages": FieldRule(_share),
+    "now_us": FieldRule(_share),
+    "factories": FieldRule(_share),
+    "started": FieldRule(_share),
+    "_next_id": FieldRule(_share),
+    "incarnation": FieldRule(_shallow, lambda w: sorted(w.incarnation.items())),
+    "crashed": FieldRule(_shallow, lambda w: sorted(w.crashed)),
+    "clients": FieldRule(_shallow),
+    "blocked": FieldRule(_shallow, lambda w: sorted(w.blocked)),
+    "deaf": FieldRule(_shallow, lambda w: sorted(w.deaf)),
+    "slowed": FieldRule(_shallow, lambda w: sorted(w.slowed.items())),
+    "in_flight": FieldRule(_record_values, lambda w: sorted(
+        codec.encode((e.src, e.dst, e.dst_inc, e.data)) for e in w.in_flight.values())),
+    "pending": FieldRule(_record_values, lambda w: sorted(
+        (p.node, p.name, p.kind) for p in w.pending.values())),
+    "_handling": FieldRule(_clone),
+    "last": FieldRule(_clone),
+    "counters": FieldRule(_counters),
+    "history": FieldRule(_record_list, _history_shape, history=True),
+    "open_calls": FieldRule(_record_values, lambda w: sorted(
+        (c, repr(r.input)) for c, r in w.open_calls.items())),
+    "_timer_ids": FieldRule(_shallow),
+    "_queue": FieldRule(_shallow),
+    "events": FieldRule(_shallow),
+    "steps": FieldRule(_shallow),
+}
+
+
+def _missing_rules(fields: dict[str, Any]) -> None:
+    """Raise the error of a World whose fields and COPY_RULES differ."""
+    extra = sorted(set(fields) - set(COPY_RULES))
+    absent = sorted(set(COPY_RULES) - set(fields))
+    raise SimError(
+        f"World fields without a rule in COPY_RULES: {extra}; rules without a field: "
+        f"{absent} (give each new field a rule in faultlab/sim/world.py, or attach "
+        f"monitors with world.attach(name, obj) instead of setting attributes)")
 
 
 _STEP_OPS = {"deliver", "drop", "duplicate", "fire", "crash", "restart", "block", "isolate",

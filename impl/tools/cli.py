@@ -108,14 +108,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _machine_from_name(name: str) -> type:
     from faultlab.tools.machines import MACHINES
-    from faultlab.tools.replay import _machine_class
+    from faultlab.tools.replay import machine_class
 
     spec = MACHINES[name][0] if name in MACHINES else name
     if ":" not in spec:
         raise UserError(f"unknown machine {name!r}: one of {', '.join(MACHINES)}, "
                         "or module:Class")
     try:
-        return _machine_class(spec)
+        return machine_class(spec)
     except ReplayError as e:
         raise UserError(str(e)) from None
 

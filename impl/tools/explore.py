@@ -53,7 +53,7 @@ from hypothesis.stateful import (
 )
 
 __all__ = ["WorldMachine", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
-           "NO_EXPLAIN"]
+           "NO_EXPLAIN", "pick"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
 # Hypothesis phases for tests of a machine. Finding a seeded bug is Hypothesis's job; shrinking
@@ -72,7 +72,9 @@ def replay_dir() -> Path:
     return Path(os.environ.get("FAULTLAB_REPLAY_DIR", ".faultlab/replays"))
 
 
-def _pick(ids: Any, i: int) -> Any:
+def pick(ids: Any, i: int) -> Any:
+    """The ``i``-th of ``ids`` modulo their number: how a rule turns a drawn integer into
+    one of the messages, timers or nodes enabled now (shared by the labs' own rules)."""
     seq = list(ids)
     return seq[i % len(seq)]
 
@@ -130,12 +132,12 @@ class WorldMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.world.in_flight)
     @rule(i=st.integers(0, 255))
     def deliver(self, i: int) -> None:
-        self._guard(lambda: self.world.deliver(_pick(self.world.in_flight, i)))
+        self._guard(lambda: self.world.deliver(pick(self.world.in_flight, i)))
 
     @precondition(lambda self: self.world.pending)
     @rule(i=st.integers(0, 255))
     def fire(self, i: int) -> None:
-        self._guard(lambda: self.world.fire(_pick(self.world.pending, i)))
+        self._guard(lambda: self.world.fire(pick(self.world.pending, i)))
 
     @precondition(lambda self: self.world.in_flight or self.world.pending)
     @rule()
@@ -158,18 +160,18 @@ class WorldMachine(RuleBasedStateMachine):
         w, f = self.world, self.faults
         actions: list[Callable[[int, int], None]] = []
         if "drop" in f and w.in_flight:
-            actions.append(lambda i, j: w.drop(_pick(w.in_flight, i)))
+            actions.append(lambda i, j: w.drop(pick(w.in_flight, i)))
         if "duplicate" in f and w.in_flight:
-            actions.append(lambda i, j: w.duplicate(_pick(w.in_flight, i)) and None)
+            actions.append(lambda i, j: w.duplicate(pick(w.in_flight, i)) and None)
         up = self.crash_candidates() if "crash" in f else []
         if up:
-            actions.append(lambda i, j: w.crash(_pick(up, i)))
+            actions.append(lambda i, j: w.crash(pick(up, i)))
         if w.crashed:
-            actions.append(lambda i, j: w.restart(_pick(sorted(w.crashed), i)))
+            actions.append(lambda i, j: w.restart(pick(sorted(w.crashed), i)))
         if "partition" in f:
             actions.append(self._partition)
             actions.append(self._block)
-            actions.append(lambda i, j: w.deafen(_pick(w.servers, i)))
+            actions.append(lambda i, j: w.deafen(pick(w.servers, i)))
         if w.blocked or w.deaf:
             actions.append(lambda i, j: w.heal())
         return actions
@@ -184,16 +186,16 @@ class WorldMachine(RuleBasedStateMachine):
     def _block(self, i: int, j: int) -> None:
         """Cut one directed link between two servers (an asymmetric partition)."""
         servers = self.world.servers
-        src = _pick(servers, i)
+        src = pick(servers, i)
         others = [n for n in servers if n != src]
         if others:
-            self.world.block(src, _pick(others, j))
+            self.world.block(src, pick(others, j))
 
     @precondition(lambda self: any(c not in self.world.open_calls for c in self.world.clients))
     @rule(i=st.integers(0, 255), data=st.data())
     def call(self, i: int, data: st.DataObject) -> None:
         idle = sorted(c for c in self.world.clients if c not in self.world.open_calls)
-        client = _pick(idle, i)
+        client = pick(idle, i)
         value = data.draw(self.call_input(), label="input")
         self._guard(lambda: self.world.invoke(client, value))
 

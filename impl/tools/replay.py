@@ -18,7 +18,7 @@ from pathlib import Path
 from faultlab.sim.world import World
 from faultlab.tools.explore import REPLAY_FORMAT, WorldMachine
 
-__all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay"]
+__all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay", "machine_class"]
 
 
 class ReplayError(Exception):
@@ -55,7 +55,9 @@ def load_replay(path: str | Path) -> dict:
     return record
 
 
-def _machine_class(spec: str) -> type[WorldMachine]:
+def machine_class(spec: str) -> type[WorldMachine]:
+    """The WorldMachine named ``module:Qualname`` (as replay files name it); ReplayError when
+    it cannot be loaded or is no machine, so every command reports a bad name alike."""
     module_name, _, qualname = spec.partition(":")
     try:
         obj = importlib.import_module(module_name)
@@ -72,13 +74,13 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None, *,
            log_events: bool = False) -> ReplayOutcome:
     """Apply the recorded steps, checking invariants after each and end checks at the end.
     ``log_events`` keeps the World's event log of the replayed steps (for a diagram)."""
-    cls = _machine_class(record["machine"])
+    cls = machine_class(record["machine"])
     machine = cls()
     machine.seed = record["seed"]
     machine.faults = frozenset(record.get("faults", ()))
     machine.world = cls.build_world(record["seed"])
-    if log_events and machine.world.events is None:
-        machine.world.events = []
+    if log_events:
+        machine.world.keep_events()
     steps = record["steps"]
     applied = 0
     error = None

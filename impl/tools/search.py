@@ -21,7 +21,6 @@ reach one World state with different observer records are merged as one.
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import Any
 from faultlab.sim.world import SimError, World
 from faultlab.tools.explore import FAULTS, WorldMachine
 
-__all__ = ["SearchResult", "search", "transitions"]
+__all__ = ["SearchResult", "search", "transitions", "state_key"]
 
 
 @dataclass
@@ -87,19 +86,10 @@ def transitions(machine: WorldMachine, workload: dict[str, list]) -> Iterator[tu
             yield ("invoke", client, inputs[made])
 
 
-def _history_shape(world: World) -> bytes:
-    """Calls in order with inputs, outputs and the order of returns among calls."""
-    events = sorted([(r.call, 0, k) for k, r in enumerate(world.history)]
-                    + [(r.ret, 1, k) for k, r in enumerate(world.history) if r.done])
-    calls = [(r.client, repr(r.input), repr(r.output) if r.done else "open")
-             for r in world.history]
-    return repr((calls, [(kind, k) for _, kind, k in events])).encode()
-
-
-def _key(world: World) -> bytes:
-    h = hashlib.sha256(world.fingerprint().encode())
-    h.update(_history_shape(world))
-    return h.digest()
+def state_key(world: World) -> bytes:
+    """What the search merges states by: the World's fingerprint with the history's shape
+    (public so tests can show which states merge)."""
+    return bytes.fromhex(world.fingerprint(history=True))
 
 
 def search(
@@ -154,7 +144,7 @@ def search(
         probe.check_safety()
     except AssertionError as e:
         return violation(e)
-    seen = {_key(probe.world)}
+    seen = {state_key(probe.world)}
     frontier = [own_state()]
     result.states = 1
     reported = started
@@ -182,7 +172,7 @@ def search(
                     continue  # not applicable here after all (e.g. a crashed clerk)
                 except Exception as e:  # a node handler raised: a bug like any other
                     return violation(e)
-                key = _key(probe.world)
+                key = state_key(probe.world)
                 if key in seen:
                     continue
                 seen.add(key)

@@ -21,7 +21,7 @@ from typing import Any
 from faultlab.sim import codec
 from faultlab.sim.world import SimError, World
 from faultlab.tools.explore import SETTLE, WorldMachine
-from faultlab.tools.replay import _machine_class
+from faultlab.tools.replay import machine_class
 
 __all__ = ["shrink", "failure_signature"]
 
@@ -126,7 +126,7 @@ def _ddmin(items: list, fails: Callable[[list], bool]) -> list:
 
 def shrink(record: dict, *, max_runs: int = 2000) -> dict:
     """A replay record whose steps are a minimal subset that fails the same way."""
-    cls = _machine_class(record["machine"])
+    cls = machine_class(record["machine"])
     target = failure_signature(record["error"])
     world = cls.build_world(record["seed"])
     keys: list[Key] = []

@@ -15,7 +15,8 @@ from faultlab.sim.world import World
 from faultlab.tools.example_register import BuggyRegisterMachine, RegisterMachine, build
 from faultlab.tools.explore import WorldMachine
 from faultlab.tools.replay import load_replay, replay
-from faultlab.tools.search import _key, search
+from faultlab.tools.search import search
+from faultlab.tools.search import state_key as _key
 
 
 def test_seeded_register_bug_is_found_with_the_fewest_steps_and_replays(replays):
