@@ -96,6 +96,7 @@ DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("paxos", _lazy("faultlab.paxos.demo")),
     ("mr", _lazy("faultlab.mr.demo")),
     ("raft", _lazy("faultlab.raft.demo")),
+    ("kv", _lazy("faultlab.kv.demo")),
 ]
 
 
