@@ -183,3 +183,19 @@ def test_timeout_bounds_the_whole_command_while_reading(tmp_path, repo_root):
     assert out.count("unknown (timed out") == 2  # the second file is not even read
     assert "while reading" in out
     assert 0.9 <= wall <= 1.1, wall
+
+
+@pytest.mark.parametrize(("model", "inp"), [
+    ("register", {"op": "txn", "value": [["r", 1, None], ["w", 1, 2]]}),
+    ("kv", {"op": "put", "value": "x"}),  # no key
+    ("independent-cas-register", {"op": "cas", "from": 1, "to": 2}),  # no key
+    ("cas-register", {"op": "cas", "from": 1}),
+])
+def test_operations_the_model_does_not_know_are_bad_input(tmp_path, capsys, model, inp):
+    # never a NOT-linearizable verdict: the history was given to the wrong model
+    ops = [Operation(0, inp, None, 0, 1), *GOOD]
+    path = tmp_path / "h.jsonl"
+    jsonl.write_history(ops, path, model=model)
+    assert cli.main([str(path)]) == 3
+    err = capsys.readouterr().err
+    assert f"is not an operation of model {model!r}" in err and err.count("\n") == 1
