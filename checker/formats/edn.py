@@ -260,25 +260,29 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
 
 
 def _entries(p: _Parser) -> list[tuple[Any, int]]:
-    """The op maps with their lines: items of one top-level vector, or top-level forms."""
-    if not p.tokens or p.tokens[0][1] != "[":
+    """The op maps with their lines: items of one top-level vector or list (Jepsen writes
+    both), or top-level forms."""
+    if not p.tokens or p.tokens[0][1] not in ("[", "("):
         return p.forms()
+    opener = p.tokens[0][1]
+    closer = "]" if opener == "[" else ")"
     p.i = 1
     out = []
     while True:
         if p.i >= len(p.tokens):
-            raise p.error(p.tokens[0][2], "'[' opened here is never closed")
+            raise p.error(p.tokens[0][2], f"{opener!r} opened here is never closed")
         kind, tok, line = p.tokens[p.i]
         if kind == "close":
-            if tok != "]":
-                raise p.error(line, f"{tok!r} does not close '['")
+            if tok != closer:
+                raise p.error(line, f"{tok!r} does not close {opener!r}")
             p.i += 1
             break
         v = p.value(1)
         if v is not _DISCARD:
             out.append((v, line))
     if p.forms():
-        raise p.error(p.tokens[p.i - 1][2], "text after the history vector")
+        raise p.error(p.tokens[p.i - 1][2], "text after the history " +
+                      ("vector" if opener == "[" else "list"))
     return out
 
 
