@@ -52,7 +52,7 @@ class _Discard:
 
 _DISCARD = _Discard()
 
-_TOKEN = re.compile(
+_TOKEN_RE = (
     r"""
     (?P<ws>[\s,]+|;[^\n]*)
   | (?P<str>"(?:[^"\\]|\\.)*")
@@ -62,9 +62,9 @@ _TOKEN = re.compile(
   | (?P<tag>\#[A-Za-z][\w.\-/]*)
   | (?P<char>\\(?:newline|space|tab|return|u[0-9a-fA-F]{4}|\S))
   | (?P<atom>[^\s,;"\[\]\{\}\(\)\#\\][^\s,;"\[\]\{\}\(\)\\]*)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """)
+_TOKEN_FLAGS = re.VERBOSE | re.DOTALL
+_TOKEN: re.Pattern[str] | None = None  # compiled on first use: most commands read no EDN
 _INT = re.compile(r"[+-]?\d+N?")
 _FLOAT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?M?")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
@@ -83,8 +83,12 @@ class _Parser:
         self.name = name
         line = 1
         pos = 0
+        global _TOKEN
+        if _TOKEN is None:
+            _TOKEN = re.compile(_TOKEN_RE, _TOKEN_FLAGS)
+        token = _TOKEN
         while pos < len(text):
-            m = _TOKEN.match(text, pos)
+            m = token.match(text, pos)
             if m is None:
                 raise HistoryFormatError(name, line, f"unexpected character {text[pos]!r}")
             kind = m.lastgroup or ""
