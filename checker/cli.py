@@ -7,8 +7,13 @@ User mistakes print one line naming the file (and line) and the problem, never a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import HistoryFormatError
@@ -32,7 +37,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", choices=["auto", *FORMATS],
                    help="history format (default: detected from the content)")
     p.add_argument("--timeout", type=float, metavar="S",
-                   help="give up after S seconds per file (verdict unknown, exit 2)")
+                   help="give up after S seconds of wall time for the whole command, "
+                   "reading included (verdict unknown, exit 2)")
     p.add_argument("--html", metavar="OUT", help="write a self-contained HTML view to OUT")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="explain failures: longest partial linearizations and what blocked them")
@@ -67,13 +73,78 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check each file named in ``args``; returns the exit code (worst over the files)."""
+    """Check each file named in ``args``; returns the exit code (worst over the files).
+
+    ``--timeout`` bounds the whole command's wall time, reading included: the searches get
+    a soft deadline a little before it (they report what they found), and an interval timer
+    interrupts whatever is still running at the deadline (a reader, a partition's set-up),
+    so the command ends within a few per cent of it."""
+    started = _command_started()
     if args.timeout is not None and not args.timeout > 0:
         return _fail(args, None, "--timeout must be a positive number of seconds")
     if args.html and len(args.files) != 1:
         return _fail(args, None, "--html takes exactly one FILE")
-    codes = [_check_file(path, args) for path in args.files]
+    soft = hard = None
+    if args.timeout is not None:
+        soft = started + args.timeout * SOFT_SHARE
+        hard = started + args.timeout
+    codes = []
+    with _interrupt_at(hard):
+        for k, path in enumerate(args.files):
+            try:
+                codes.append(_check_file(path, args, soft))
+            except _OutOfTime:
+                for late in args.files[k:]:
+                    print(f"{late}: unknown (timed out) {_phase[0]}, --timeout {args.timeout:g}")
+                    _phase[0] = "before reading"
+                codes.append(EXIT_UNKNOWN)
+                break
     return min(codes, key=_SEVERITY.index)
+
+
+#: The searches stop at this share of ``--timeout`` (what is left is for the report).
+SOFT_SHARE = 0.95
+_phase = ["before reading"]  # what the command is doing, for the timeout's message
+
+
+class _OutOfTime(BaseException):
+    """Raised by the interval timer at the command's deadline (not an Exception: nothing
+    on the way may swallow it)."""
+
+
+def _command_started() -> float:
+    """When this command started, as a time.monotonic() value: the process's start when it
+    is young (a command run from a shell: interpreter start-up and imports count too),
+    else now (``run`` called from a longer-lived program)."""
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time
+        with open("/proc/uptime") as f:
+            age = float(f.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - age if 0 <= age < 5 else now
+
+
+@contextlib.contextmanager
+def _interrupt_at(deadline: float | None) -> Iterator[None]:
+    """Raise ``_OutOfTime`` in this thread at ``deadline`` (main thread and SIGALRM only)."""
+    if (deadline is None or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def ring(signum: int, frame: Any) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _fail(args: argparse.Namespace, where: str | None, message: str) -> int:
@@ -84,11 +155,14 @@ def _fail(args: argparse.Namespace, where: str | None, message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _check_file(path: str, args: argparse.Namespace) -> int:
+def _check_file(path: str, args: argparse.Namespace, deadline: float | None) -> int:
+    """Read, check and report one file (``deadline``: the searches', monotonic)."""
+    _phase[0] = "while reading"
     try:
         loaded = load_history(path, args.format)
     except HistoryFormatError as e:
         return _fail(args, None, str(e))
+    _phase[0] = "while checking"
     name = args.model or loaded.model
     if name is None:
         return _fail(args, path, f"no model given and none recorded in the file; pass --model "
@@ -99,11 +173,13 @@ def _check_file(path: str, args: argparse.Namespace) -> int:
         return _fail(args, path, str(e.args[0]))
     verbose = bool(args.verbose or args.html)
     try:
-        result = check(loaded.ops, model, timeout=args.timeout, verbose=verbose,
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        result = check(loaded.ops, model, timeout=timeout, verbose=verbose,
                        partition=not args.no_partition)
     except Exception as e:  # the model rejected the shape of an operation
         return _fail(args, path, f"history does not fit model {name!r}: "
                      f"{type(e).__name__}: {e}")
+    _phase[0] = "while reporting"
     _report(path, loaded, name, model, result, args.verbose)
     if args.html:
         from .visualize import write_html

@@ -47,14 +47,19 @@ def check(
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
     worker processes (1 = all in this process); by default, partitions still unfinished
     after ``schedule.PROCESS_AFTER`` seconds move to worker processes when several remain.
-    ``pruning`` switches search rules off, for benchmarks.
+    ``pruning`` switches search rules off, for benchmarks. ValueError: an operation the
+    model does not understand (``Model.understands``), or one returning before its call.
     """
     start = time.monotonic()
     m = get_model(model)
     ops = list(history)
+    understands = m.understands
     for i, op in enumerate(ops):
         if op.ret is not None and op.ret < op.call:
             raise ValueError(f"operation {i} returns ({op.ret}) before its call ({op.call})")
+        if not understands(op.input):
+            raise ValueError(f"operation {i} ({op.input!r}) is not an operation of model "
+                             f"{m.name!r}")
     parts: list[list[Operation]] | None = m.partition(ops) if (partition and ops) else None
     if parts is None:
         parts = [ops]

@@ -61,6 +61,12 @@ class Model:
         """Independent sub-histories, or None when the history cannot be split."""
         return None
 
+    def understands(self, input: Any) -> bool:
+        """Whether ``input`` is an operation of this model at all. ``check`` refuses a
+        history with one it does not understand (bad input, not a verdict: a ``:txn`` given
+        to a register is a mistake of the caller, not a linearizability violation)."""
+        return True
+
     # Optional pruning hints. The defaults prune nothing; overriding them makes the search
     # faster, and wrong answers here make it wrong, so keep them exact.
 
@@ -155,6 +161,9 @@ class Register(Model):
     def is_read_only(self, input: Any, output: Any) -> bool:
         return input.get("op") == "read"
 
+    def understands(self, input: Any) -> bool:
+        return _has(input, read=(), write=("value",))
+
     def overwrites(self, input: Any, read_input: Any) -> bool:
         return input.get("op") == "write"
 
@@ -190,6 +199,9 @@ class CasRegister(Model):
     def is_read_only(self, input: Any, output: Any) -> bool:
         op = input.get("op")
         return op == "read" or (op == "cas" and (output is False or input["from"] == input["to"]))
+
+    def understands(self, input: Any) -> bool:
+        return _has(input, read=(), write=("value",), cas=("from", "to"))
 
     def describe_state(self, state: Any) -> str:
         return "absent" if state is None else _show(state)
@@ -231,6 +243,9 @@ class KV(Model):
 
     def is_read_only(self, input: Any, output: Any) -> bool:
         return input.get("op") == "get"
+
+    def understands(self, input: Any) -> bool:
+        return _has(input, get=("key",), put=("key", "value"), append=("key", "value"))
 
     def overwrites(self, input: Any, read_input: Any) -> bool:
         return input.get("op") == "put" and input.get("key") == read_input.get("key")
@@ -294,6 +309,9 @@ class SetModel(Model):
     def is_read_only(self, input: Any, output: Any) -> bool:
         return input.get("op") == "read"
 
+    def understands(self, input: Any) -> bool:
+        return _has(input, read=(), add=("value",), remove=("value",))
+
 
 class Queue(Model):
     """A FIFO queue: ``enqueue`` a value; ``dequeue`` returns the head, or None when empty."""
@@ -313,6 +331,9 @@ class Queue(Model):
             return ok, state[1:]
         return False, state
 
+    def understands(self, input: Any) -> bool:
+        return _has(input, enqueue=("value",), dequeue=())
+
 
 class Mutex(Model):
     """A lock: ``acquire`` succeeds only when free, ``release`` only when held."""
@@ -330,6 +351,9 @@ class Mutex(Model):
             return state, False
         return False, state
 
+    def understands(self, input: Any) -> bool:
+        return _has(input, acquire=(), release=())
+
     def describe_state(self, state: Any) -> str:
         return "held" if state else "free"
 
@@ -340,6 +364,15 @@ def _by_key(history: Sequence[Operation]) -> list[list[Operation]]:
     for op in history:
         groups[op.input["key"]].append(op)
     return list(groups.values())
+
+
+def _has(input: Any, **fields: tuple[str, ...]) -> bool:
+    """Whether ``input`` is a dict whose ``op`` is one of ``fields``' names, with that
+    operation's fields (``_has(inp, read=(), write=("value",))``)."""
+    if type(input) is not dict:
+        return False
+    need = fields.get(input.get("op"))  # type: ignore[arg-type]
+    return need is not None and all(f in input for f in need)
 
 
 def _hashable(value: Any) -> Any:
@@ -395,6 +428,9 @@ class Independent(Model):
 
     def is_read_only(self, input: Any, output: Any) -> bool:
         return self.base.is_read_only(input, output)
+
+    def understands(self, input: Any) -> bool:
+        return isinstance(input, dict) and "key" in input and self.base.understands(input)
 
     def overwrites(self, input: Any, read_input: Any) -> bool:
         return input.get("key") == read_input.get("key") and self.base.overwrites(input,
@@ -454,6 +490,7 @@ class _Adapted(Model):
         self.init = inner.init  # type: ignore[method-assign]
         self.step = inner.step  # type: ignore[method-assign]
         for hook in ("partition", "describe_operation", "describe_state", "is_read_only",
+                     "understands",
                      "overwrites", "may_become", "observes"):
             if hasattr(inner, hook):
                 setattr(self, hook, getattr(inner, hook))

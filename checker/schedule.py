@@ -10,7 +10,6 @@ process start-up cost.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import time
@@ -80,6 +79,8 @@ def _in_processes(
     order = sorted(which, key=lambda i: -len(parts[i]))
     jobs = [(parts[i], model, deadline, verbose, i, pruning) for i in order]
     results: list[PartitionResult] = []
+    import multiprocessing  # here: most checks never start a process (start-up time)
+
     with multiprocessing.get_context().Pool(workers) as pool:
         for r in pool.imap_unordered(_run_job, jobs):
             results.append(r)

@@ -44,8 +44,8 @@ def detect_format(lines: list[str], name: str | None = None) -> str:
         return "jepsen-etcd"
     if porcupine_kv.looks_like(first):
         return "porcupine-kv"
-    if edn.looks_like(first):
-        return "edn"
+    if edn.looks_like(first) or first.lstrip().startswith(";"):
+        return "edn"  # Jepsen's files may open with ; comment lines
     if first.lstrip().startswith('{"'):
         return "jsonl"  # let the JSON reader say what is wrong with it
     no = lines.index(first) + 1

@@ -52,7 +52,7 @@ class _Discard:
 
 _DISCARD = _Discard()
 
-_TOKEN = re.compile(
+_TOKEN_RE = (
     r"""
     (?P<ws>[\s,]+|;[^\n]*)
   | (?P<str>"(?:[^"\\]|\\.)*")
@@ -62,9 +62,9 @@ _TOKEN = re.compile(
   | (?P<tag>\#[A-Za-z][\w.\-/]*)
   | (?P<char>\\(?:newline|space|tab|return|u[0-9a-fA-F]{4}|\S))
   | (?P<atom>[^\s,;"\[\]\{\}\(\)\#\\][^\s,;"\[\]\{\}\(\)\\]*)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """)
+_TOKEN_FLAGS = re.VERBOSE | re.DOTALL
+_TOKEN: re.Pattern[str] | None = None  # compiled on first use: most commands read no EDN
 _INT = re.compile(r"[+-]?\d+N?")
 _FLOAT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?M?")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
@@ -83,8 +83,12 @@ class _Parser:
         self.name = name
         line = 1
         pos = 0
+        global _TOKEN
+        if _TOKEN is None:
+            _TOKEN = re.compile(_TOKEN_RE, _TOKEN_FLAGS)
+        token = _TOKEN
         while pos < len(text):
-            m = _TOKEN.match(text, pos)
+            m = token.match(text, pos)
             if m is None:
                 raise HistoryFormatError(name, line, f"unexpected character {text[pos]!r}")
             kind = m.lastgroup or ""
@@ -260,25 +264,29 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
 
 
 def _entries(p: _Parser) -> list[tuple[Any, int]]:
-    """The op maps with their lines: items of one top-level vector, or top-level forms."""
-    if not p.tokens or p.tokens[0][1] != "[":
+    """The op maps with their lines: items of one top-level vector or list (Jepsen writes
+    both), or top-level forms."""
+    if not p.tokens or p.tokens[0][1] not in ("[", "("):
         return p.forms()
+    opener = p.tokens[0][1]
+    closer = "]" if opener == "[" else ")"
     p.i = 1
     out = []
     while True:
         if p.i >= len(p.tokens):
-            raise p.error(p.tokens[0][2], "'[' opened here is never closed")
+            raise p.error(p.tokens[0][2], f"{opener!r} opened here is never closed")
         kind, tok, line = p.tokens[p.i]
         if kind == "close":
-            if tok != "]":
-                raise p.error(line, f"{tok!r} does not close '['")
+            if tok != closer:
+                raise p.error(line, f"{tok!r} does not close {opener!r}")
             p.i += 1
             break
         v = p.value(1)
         if v is not _DISCARD:
             out.append((v, line))
     if p.forms():
-        raise p.error(p.tokens[p.i - 1][2], "text after the history vector")
+        raise p.error(p.tokens[p.i - 1][2], "text after the history " +
+                      ("vector" if opener == "[" else "list"))
     return out
 
 

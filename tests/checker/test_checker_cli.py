@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 
 import pytest
 from faultlab.checker import cli
@@ -146,3 +147,55 @@ def test_python_dash_m(files, repo_root):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "NOT linearizable" in proc.stdout
+
+
+def _timed(argv: list[str], cwd) -> tuple[int, float, str]:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "faultlab.checker", *argv], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+    return proc.returncode, time.monotonic() - start, proc.stdout
+
+
+HARD = ([Operation(i, {"op": "write", "value": i}, None, 0, 100) for i in range(22)]
+        + [Operation(100 + i, {"op": "read"}, i % 3, 10 + i, 11 + i) for i in range(20)]
+        + [Operation(99, {"op": "read"}, -1, 101, 102)])
+
+
+def test_timeout_bounds_the_whole_command_while_searching(tmp_path, repo_root):
+    # the wall time of the command, interpreter start-up included, within 10 % of --timeout
+    path = tmp_path / "hard.jsonl"
+    jsonl.write_history(HARD, path, model="cas-register")
+    code, wall, out = _timed([str(path), "--timeout", "1.5", "--verbose"], repo_root)
+    assert code == 2, out
+    assert 1.5 * 0.9 <= wall <= 1.5 * 1.1, wall
+
+
+def test_timeout_bounds_the_whole_command_while_reading(tmp_path, repo_root):
+    # a file that takes longer to read than the timeout: reading counts, and is cut short
+    path = tmp_path / "big.jsonl"
+    with open(path, "w") as f:
+        f.write('{"faultlab_history": 1, "model": "kv"}\n')
+        f.writelines(f'{{"client": {i % 10}, "input": {{"op": "put", "key": "k{i % 7}", '
+                     f'"value": "{i}"}}, "output": null, "call": {i}, "return": {i + 0.5}}}\n'
+                     for i in range(300_000))
+    code, wall, out = _timed([str(path), str(path), "--timeout", "1"], repo_root)
+    assert code == 2
+    assert out.count("unknown (timed out") == 2  # the second file is not even read
+    assert "while reading" in out
+    assert 0.9 <= wall <= 1.1, wall
+
+
+@pytest.mark.parametrize(("model", "inp"), [
+    ("register", {"op": "txn", "value": [["r", 1, None], ["w", 1, 2]]}),
+    ("kv", {"op": "put", "value": "x"}),  # no key
+    ("independent-cas-register", {"op": "cas", "from": 1, "to": 2}),  # no key
+    ("cas-register", {"op": "cas", "from": 1}),
+])
+def test_operations_the_model_does_not_know_are_bad_input(tmp_path, capsys, model, inp):
+    # never a NOT-linearizable verdict: the history was given to the wrong model
+    ops = [Operation(0, inp, None, 0, 1), *GOOD]
+    path = tmp_path / "h.jsonl"
+    jsonl.write_history(ops, path, model=model)
+    assert cli.main([str(path)]) == 3
+    err = capsys.readouterr().err
+    assert f"is not an operation of model {model!r}" in err and err.count("\n") == 1

@@ -306,3 +306,24 @@ def test_mutated_lines_only_raise_format_errors(fmt, data):
                                                                          max_size=3)))
 def test_arbitrary_json_lines_only_raise_format_errors(value):
     _read_all(['{"faultlab_history": 1}', json.dumps(value)])
+
+
+def test_edn_as_jepsen_writes_it_comments_and_a_list(tmp_path):
+    # ; comment lines first (detected as EDN), and a top-level list ( ... ) read like a vector
+    text = "\n".join([
+        ";; history.edn, written by Jepsen",
+        "; another comment",
+        "({:process 0, :type :invoke, :f :write, :value 1}",
+        " {:process 0, :type :ok, :f :write, :value 1}",
+        " {:process 1, :type :invoke, :f :read, :value nil} ; a trailing comment",
+        " {:process 1, :type :ok, :f :read, :value 1})",
+    ])
+    assert detect_format(text.splitlines()) == "edn"
+    path = tmp_path / "history.edn"
+    path.write_text(text)
+    loaded = load_history(path)
+    assert loaded.format == "edn" and loaded.model == "register"
+    assert [op.client for op in loaded.ops] == [0, 1]
+    assert check(loaded.ops, "register").verdict is Verdict.OK
+    with pytest.raises(HistoryFormatError, match="does not close"):
+        edn.read_history(["({:process 0, :type :invoke, :f :read}]"])
