@@ -110,3 +110,19 @@ def generic_test_speed(t: Tester, num_ops: int = 1000) -> float:
              f"{time_per_op * 1000:.1f}ms/op")
     t.audit()
     return per_op
+
+
+def appends_to_one_key(t: Tester, ck: str, nclients: int, count: int) -> str:
+    """``nclients`` clerks each Append ``count`` values to key "k" concurrently; the final
+    value (read through ``ck``) must hold each clerk's appends once, in order."""
+    def appender(me: int) -> Body:
+        for n in range(count):
+            yield ("call", {"op": "append", "key": "k", "value": append_value(me, n)})
+
+    t.clients({t.make_client(): appender(me) for me in range(nclients)}).run()
+    value = t.get(ck, "k")
+    for me in range(nclients):
+        problem = check_appends(value, me, count)
+        if problem:
+            t.fail(problem)
+    return value

@@ -4,8 +4,7 @@ consensus engines (none of these tests depends on which is below)."""
 from __future__ import annotations
 
 import pytest
-from faultlab.kv.checks import append_value, check_appends
-from kv_generic import generic_test, generic_test_speed
+from kv_generic import appends_to_one_key, generic_test, generic_test_speed
 from kv_tester import ELECTION_TIMEOUT, Tester
 
 ENGINES = pytest.mark.parametrize("engine", ["raft", "paxos"])
@@ -41,18 +40,7 @@ def test_unreliable_one_key_3a(request, engine):
     t = Tester(request.node.name, 3, engine=engine, unreliable=True)
     ck = t.make_client()
     t.put(ck, "k", "")
-    nclient, upto = 5, 10
-
-    def appender(me):
-        for n in range(upto):
-            yield ("call", {"op": "append", "key": "k", "value": append_value(me, n)})
-
-    t.clients({t.make_client(): appender(i) for i in range(nclient)}).run()
-    value = t.get(ck, "k")
-    for i in range(nclient):
-        problem = check_appends(value, i, upto)
-        if problem:
-            t.fail(problem)
+    appends_to_one_key(t, ck, nclients=5, count=10)
     t.audit()
 
 

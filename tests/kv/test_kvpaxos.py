@@ -10,8 +10,8 @@ a clerk to its servers. Beyond the Go tests, every test's history is audited.
 from __future__ import annotations
 
 import pytest
-from faultlab.kv.checks import append_value, check_appends
 from faultlab.kv.cluster import KV_RELIABLE_2015, KV_UNRELIABLE_2015
+from kv_generic import appends_to_one_key
 from kv_tester import Tester
 
 ENGINES = pytest.mark.parametrize("engine", ["paxos", "raft"])
@@ -44,6 +44,15 @@ def _concurrent_clients(t: Tester, cka: list[str], *, rounds: int, single: bool)
         t.expect(len(set(values)) == 1, f"servers disagree on 'b': {values}")
 
 
+def _put_through_one_get_through_all(t: Tester, ck: str, cka: list[str]) -> None:
+    t.put(ck, "a", "aa")
+    t.check(ck, "a", "aa")
+    t.put(cka[1], "a", "aaa")
+    t.check(cka[2], "a", "aaa")
+    t.check(cka[1], "a", "aaa")
+    t.check(ck, "a", "aaa")
+
+
 @ENGINES
 def test_basic(request, engine):
     t = _tester(request, 3, engine)
@@ -53,12 +62,7 @@ def test_basic(request, engine):
     t.append(ck, "app", "x")
     t.append(ck, "app", "y")
     t.check(ck, "app", "xy")
-    t.put(ck, "a", "aa")
-    t.check(ck, "a", "aa")
-    t.put(cka[1], "a", "aaa")
-    t.check(cka[2], "a", "aaa")
-    t.check(cka[1], "a", "aaa")
-    t.check(ck, "a", "aaa")
+    _put_through_one_get_through_all(t, ck, cka)
     # concurrent clients
     _concurrent_clients(t, cka, rounds=20, single=True)
     t.audit()
@@ -136,12 +140,7 @@ def test_unreliable(request, engine):
     ck = t.make_client()
     cka = _single_server_clerks(t)
     # basic put/get, unreliable
-    t.put(ck, "a", "aa")
-    t.check(ck, "a", "aa")
-    t.put(cka[1], "a", "aaa")
-    t.check(cka[2], "a", "aaa")
-    t.check(cka[1], "a", "aaa")
-    t.check(ck, "a", "aaa")
+    _put_through_one_get_through_all(t, ck, cka)
     # sequence of puts, unreliable
     for _ in range(6):
         def sequence(me: int):
@@ -160,18 +159,7 @@ def test_unreliable(request, engine):
     _concurrent_clients(t, cka, rounds=20, single=False)
     # concurrent append to same key, unreliable
     t.put(ck, "k", "")
-    ncli, count = 5, 5
-
-    def appender(me: int):
-        for n in range(count):
-            yield ("call", {"op": "append", "key": "k", "value": append_value(me, n)})
-
-    t.clients({t.make_client(): appender(me) for me in range(ncli)}).run()
-    vx0 = t.get(ck, "k")
-    for me in range(ncli):
-        problem = check_appends(vx0, me, count)
-        if problem:
-            t.fail(problem)
+    vx0 = appends_to_one_key(t, ck, nclients=5, count=5)
     for c in cka:
         t.expect(t.get(c, "k") == vx0, "servers disagree on 'k'")
     t.audit()
