@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 SERVERS = ["s0", "s1", "s2"]
 CLERKS = 3
+# each example runs a whole service for seconds of virtual time: 25 in the ci and dev
+# profiles (the whole class of schedules is explored in the deep profile's 5000)
 EXAMPLES = 25 if settings().max_examples <= 150 else settings().max_examples
 
 FAULT = st.one_of(
