@@ -49,10 +49,40 @@ class Clerk(ClientNode):
 
     def on_call(self, input: Any) -> None:
         self.seq += 1
-        self.request = KVRequest(op_from_input(input, self.ctx.name, self.seq))
+        self.request = self.request_for(input)
         self.tried = set()
         self.paused = False
         self._send()
+
+    # ------------------------------------------------------------------ for subclasses
+    # (a clerk of another replicated service changes what it sends and what it returns)
+
+    def request_for(self, input: Any) -> Any:
+        """The request message of a call's input (one carrying this clerk's ``seq``)."""
+        return KVRequest(op_from_input(input, self.ctx.name, self.seq))
+
+    def is_reply(self, msg: Any) -> bool:
+        """Whether ``msg`` answers the request in flight (it has ``err`` and ``leader``)."""
+        return isinstance(msg, KVReply) and msg.seq == self.seq
+
+    def answered(self, reply: Any) -> None:
+        """A reply other than ErrWrongLeader came: complete the call with its output."""
+        op = self.request.op
+        self.request = None
+        if op.kind == GET:
+            self.ctx.complete(reply.value)
+        elif op.kind == VPUT:
+            self.ctx.complete(reply.err)
+        else:
+            self.ctx.complete(None)
+
+    def round_done(self) -> None:
+        """Every server was tried without an answer: pause ``PAUSE`` before the next round."""
+        self.tried = set()
+        self.paused = True
+        self.ctx.set_timer(RETRY_TIMER, PAUSE)
+
+    # ------------------------------------------------------------------ the retry loop
 
     def _send(self) -> None:
         assert self.request is not None
@@ -69,9 +99,7 @@ class Clerk(ClientNode):
         else:
             self.leader = (self.leader + 1) % len(self.servers)
         if len(self.tried) >= len(self.servers):
-            self.tried = set()
-            self.paused = True
-            self.ctx.set_timer(RETRY_TIMER, PAUSE)
+            self.round_done()
             return
         self._send()
 
@@ -89,17 +117,10 @@ class Clerk(ClientNode):
             self._next()
 
     def on_message(self, src: str, msg: Any) -> None:
-        if not isinstance(msg, KVReply) or self.request is None or msg.seq != self.seq:
+        if self.request is None or not self.is_reply(msg):
             return
         if msg.err == ERR_WRONG_LEADER:
             self._next(msg.leader)
             return
-        op = self.request.op
-        self.request = None
         self.ctx.cancel_timer(RETRY_TIMER)
-        if op.kind == GET:
-            self.ctx.complete(msg.value)
-        elif op.kind == VPUT:
-            self.ctx.complete(msg.err)
-        else:
-            self.ctx.complete(None)
+        self.answered(msg)
