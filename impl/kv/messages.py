@@ -65,18 +65,20 @@ class KVReply:
 
 @message
 class KVForward:
-    """A server that does not lead passes a clerk's request to the one it believes does."""
+    """A server that does not lead passes a clerk's request to the one it believes does
+    (``op``: the service's command, an :class:`Op` for the key/value service)."""
 
     client: str
-    op: Op
+    op: Any
 
 
 @message(reply=True)
 class KVForwardReply:
-    """The leader's answer to a forwarded request, for the forwarder to pass on."""
+    """The leader's answer to a forwarded request, for the forwarder to pass on (the
+    service's reply: a :class:`KVReply` for the key/value service)."""
 
     client: str
-    reply: KVReply
+    reply: Any
 
 
 def op_from_input(input: Any, client: str, seq: int) -> Op:

@@ -50,17 +50,27 @@ class KVServer(ReplicatedServer):
         if not forwarded_for and hint and hint != self.ctx.name and hint in self.peers:
             self.ctx.send(hint, KVForward(src, op))
             return
-        self.reply_to(src, forwarded_for, KVReply(op.seq, ERR_WRONG_LEADER, leader=hint))
+        self.reply_to(src, forwarded_for, self.refusal(op.seq, hint))
 
-    def answer(self, waiter: Any, outcome: Outcome, result: Result | None) -> None:
+    def answer(self, waiter: Any, outcome: Outcome, result: Any) -> None:
         src, seq, forwarded_for = waiter
         if outcome is Outcome.COMMITTED and result is not None:
-            err, value, version = result
-            reply = KVReply(seq, err, value, version)
+            reply = self.reply_for(seq, result)
         else:
-            reply = KVReply(seq, ERR_WRONG_LEADER, leader=self.log.leader_hint() or "")
+            reply = self.refusal(seq, self.log.leader_hint() or "")
         self.reply_to(src, forwarded_for, reply)
 
-    def reply_to(self, src: str, forwarded_for: str, reply: KVReply) -> None:
+    # A service whose clerks speak other messages (the shard controller) overrides these two.
+
+    def reply_for(self, seq: int, result: Result) -> Any:
+        """The reply to request ``seq`` whose command gave ``result``."""
+        err, value, version = result
+        return KVReply(seq, err, value, version)
+
+    def refusal(self, seq: int, hint: str) -> Any:
+        """The reply that sends a clerk elsewhere: not taken here, or lost."""
+        return KVReply(seq, ERR_WRONG_LEADER, leader=hint)
+
+    def reply_to(self, src: str, forwarded_for: str, reply: Any) -> None:
         """Send ``reply`` to the clerk ``src``, or back through the peer that forwarded."""
         self.ctx.send(src, KVForwardReply(forwarded_for, reply) if forwarded_for else reply)

@@ -7,7 +7,8 @@ own state could be cut off and stale (the 2015 ``TestFreshQuery``). Join and Lea
 (:func:`~faultlab.shard.config.rebalance`); Move does not, and a later Join or Leave may undo
 it. The duplicate table makes a retried Join, Leave or Move apply once.
 
-The server is a :class:`~faultlab.kv.rsm.ReplicatedServer` on either engine: the
+The server is a :class:`~faultlab.kv.rsm.ReplicatedServer` (the key/value server's
+serving, with other messages) on either engine: the
 configurations and the duplicate table are its whole state, and its snapshot.
 """
 
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faultlab.consensus import Outcome
 from faultlab.kv.messages import ERR_WRONG_LEADER, OK
-from faultlab.kv.rsm import ReplicatedServer
+from faultlab.kv.server import KVServer
 from faultlab.kv.store import DuplicateTable
 from faultlab.shard.config import Config, Groups, groups_of, initial_config, rebalance
 from faultlab.sim import codec
@@ -128,24 +128,23 @@ class ConfigStore:
         self.dups.load(dups)
 
 
-class CtrlerServer(ReplicatedServer):
-    """One replica of the shard controller (engine and maxraftstate: see ReplicatedServer)."""
+class CtrlerServer(KVServer):
+    """One replica of the shard controller (engine and maxraftstate: see ReplicatedServer).
+    It serves as the key/value server does (through the log, forwarded to the leader), on
+    a :class:`ConfigStore` and with the controller's own request and reply."""
 
-    def make_state_machine(self) -> ConfigStore:
+    def make_state_machine(self) -> ConfigStore:  # type: ignore[override]
         return ConfigStore()
 
     def on_request(self, src: str, msg: Any) -> None:
-        if not isinstance(msg, CtrlRequest):
-            return
-        if not self.submit(msg.op, (src, msg.op.seq)):
-            self.ctx.send(src, CtrlReply(msg.op.seq, ERR_WRONG_LEADER,
-                                         leader=self.log.leader_hint() or ""))
-
-    def answer(self, waiter: Any, outcome: Outcome, result: Any) -> None:
-        src, seq = waiter
-        if outcome is Outcome.COMMITTED and result is not None:
-            err, config = result
-            self.ctx.send(src, CtrlReply(seq, err, config))
+        if isinstance(msg, CtrlRequest):
+            self.serve(src, msg.op, forwarded_for="")
         else:
-            self.ctx.send(src, CtrlReply(seq, ERR_WRONG_LEADER,
-                                         leader=self.log.leader_hint() or ""))
+            super().on_request(src, msg)
+
+    def reply_for(self, seq: int, result: Any) -> CtrlReply:
+        err, config = result
+        return CtrlReply(seq, err, config)
+
+    def refusal(self, seq: int, hint: str) -> CtrlReply:
+        return CtrlReply(seq, ERR_WRONG_LEADER, leader=hint)

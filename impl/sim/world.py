@@ -154,7 +154,8 @@ class World:
         self.in_flight: dict[int, Envelope] = {}
         self.pending: dict[int, Pending] = {}
         self.blocked: set[tuple[str, str]] = set()
-        self.deaf: set[str] = set()  # requests to these fail; replies they asked for arrive
+        # requests to these fail (except from the names given); replies they asked for arrive
+        self.deaf: dict[str, frozenset[str]] = {}
         self.slowed: dict[str, int] = {}  # extra delay (us) of requests sent to a node
         self.counters = Counters()
         self.history: list[CallRecord] = []
@@ -312,7 +313,7 @@ class World:
                        data, self.now_us, self.copy_messages and not immutable)
         self._event("send", env.id, ctx.name, dst, msg)
         if ((ctx.name, dst) in self.blocked or dst in self.crashed
-                or (dst in self.deaf and not reply)):
+                or (dst in self.deaf and not reply and ctx.name not in self.deaf[dst])):
             self._lose(env, "unreachable")
             return
         delay = self.profile.fate(self.rng, reply)
@@ -394,7 +395,8 @@ class World:
         if dst in self.crashed or self.incarnation[dst] != env.dst_inc:
             self._lose(env, "dead-incarnation")
             return
-        if (env.src, dst) in self.blocked or (dst in self.deaf and not env.reply):
+        if (env.src, dst) in self.blocked or (dst in self.deaf and not env.reply
+                                                and env.src not in self.deaf[dst]):
             self._lose(env, "unreachable")
             return
         c = self.counters
@@ -526,19 +528,23 @@ class World:
                 self.blocked.add((other, name))
         self._record(("isolate", name))
 
-    def deafen(self, name: str) -> None:
-        """``name`` can still send but receives no requests (the 2015 labs' deaf peer).
+    def deafen(self, name: str, hears: Iterable[str] = ()) -> None:
+        """``name`` can still send but receives no requests (the 2015 labs' deaf peer), except
+        from the nodes ``hears`` names (those that know its renamed socket).
 
         As with the lab's removed socket file, nobody can call ``name``, but the replies to
         the calls ``name`` makes still come back (they travel on the caller's connection).
         ``heal()`` ends it."""
         self._known(name)
-        self.deaf.add(name)
-        self._record(("deafen", name))
+        hears = sorted(hears)
+        for h in hears:
+            self._known(h)
+        self.deaf[name] = frozenset(hears)
+        self._record(("deafen", name, hears) if hears else ("deafen", name))
 
     def heal(self) -> None:
         self.blocked = set()
-        self.deaf = set()
+        self.deaf = {}
         self._event("heal")
         self._record(("heal",))
 
@@ -816,7 +822,7 @@ COPY_RULES: dict[str, FieldRule] = {
     "crashed": FieldRule(_shallow, lambda w: sorted(w.crashed)),
     "clients": FieldRule(_shallow),
     "blocked": FieldRule(_shallow, lambda w: sorted(w.blocked)),
-    "deaf": FieldRule(_shallow, lambda w: sorted(w.deaf)),
+    "deaf": FieldRule(_shallow, lambda w: sorted((n, sorted(h)) for n, h in w.deaf.items())),
     "slowed": FieldRule(_shallow, lambda w: sorted(w.slowed.items())),
     "in_flight": FieldRule(_record_values, lambda w: sorted(
         codec.encode((e.src, e.dst, e.dst_inc, e.data)) for e in w.in_flight.values())),

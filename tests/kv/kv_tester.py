@@ -14,37 +14,31 @@ every failure message carries it.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Iterable
 
 from faultlab.kv.checks import require_linearizable
 from faultlab.kv.cluster import KV_RELIABLE, KV_UNRELIABLE, add_clerk, build, server_names
 from faultlab.kv.server import KVServer
 from faultlab.sim.network import NetworkProfile
-from faultlab.sim.world import CallTimeout, World
-from faultlab.tools.clients import Body, Clients
-from faultlab.tools.seeds import SEED_ENV, seed_for
+from faultlab.sim.world import World
+from faultlab.tools.tester import ServiceTester
 
 ELECTION_TIMEOUT = 1.0        # the tests' electionTimeout
-CALL_TIMEOUT = 120.0          # a synchronous call that takes longer fails the test
 
 
-class Tester:
+class Tester(ServiceTester):
     """One test's KV cluster and config.go's helpers (see the module docstring)."""
 
-    __test__ = False
+    rng_name = "kv-tester"
 
     def __init__(self, name: str, n: int, *, engine: str | type = "raft",
                  unreliable: bool = False, maxraftstate: int = -1,
                  profile: NetworkProfile | None = None, seed: int | None = None,
                  server: type[KVServer] = KVServer) -> None:
-        self.name = name
+        super().__init__(name, str(engine), seed)
         self.n = n
         self.engine = engine
         self.maxraftstate = maxraftstate
-        self.seed = seed_for(name) if seed is None else seed
-        self.rng = random.Random(f"kv-tester:{self.seed}")
         if profile is None:
             profile = KV_UNRELIABLE if unreliable else KV_RELIABLE
         self.servers = server_names(n)
@@ -54,20 +48,6 @@ class Tester:
         self.bound: dict[str, list[str]] = {}   # clerk -> servers it can reach
         self.groups: list[list[str]] = []       # the servers' current partition
         self._clerks = 0
-        print(f"\n{name} [{engine}]: seed {self.seed} (set {SEED_ENV}={self.seed} to replay)")
-
-    # ------------------------------------------------------------------ failures
-
-    def where(self) -> str:
-        return (f" [{self.name} on {self.engine}, t={self.world.now:.3f}s virtual, seed "
-                f"{self.seed}; {SEED_ENV}={self.seed} replays it]")
-
-    def fail(self, message: str) -> NoReturn:
-        raise AssertionError(f"{message}{self.where()}")
-
-    def expect(self, condition: bool, message: str) -> None:
-        if not condition:
-            self.fail(message)
 
     # ------------------------------------------------------------------ clerks and links
 
@@ -154,38 +134,6 @@ class Tester:
 
     def snapshot_size(self) -> int:
         return max(self.world.persisters[s].snapshot_size() for s in self.servers)
-
-    # ------------------------------------------------------------------ calls
-
-    def sleep(self, seconds: float) -> None:
-        self.world.run_for(seconds)
-
-    def call(self, clerk: str, input: dict, timeout: float = CALL_TIMEOUT) -> Any:
-        try:
-            return self.world.call(clerk, input, timeout)
-        except CallTimeout:
-            self.fail(f"{clerk}: {input} did not return within {timeout}s")
-
-    def get(self, clerk: str, key: str) -> str:
-        return self.call(clerk, {"op": "get", "key": key})
-
-    def put(self, clerk: str, key: str, value: str) -> None:
-        self.call(clerk, {"op": "put", "key": key, "value": value})
-
-    def append(self, clerk: str, key: str, value: str) -> None:
-        self.call(clerk, {"op": "append", "key": key, "value": value})
-
-    def check(self, clerk: str, key: str, value: str) -> None:
-        got = self.get(clerk, key)
-        self.expect(got == value, f"Get({key!r}): expected {value!r}, got {got!r}")
-
-    def clients(self, bodies: Mapping[str, Body]) -> Clients:
-        """Concurrent clerk loops (faultlab.tools.clients) failing with this test's seed."""
-        return Clients(self.world, bodies, fail=self.fail)
-
-    def start_call(self, clerk: str, input: dict) -> Any:
-        """Invoke without waiting (a Go goroutine's call); the CallRecord tells when done."""
-        return self.world.invoke(clerk, input)
 
     # ------------------------------------------------------------------ the history
 
