@@ -67,6 +67,7 @@ class ShardTester(ControllerCalls, ServiceTester):
         self.maxraftstate = maxraftstate
         if profile is None:
             profile = KV_UNRELIABLE if unreliable else KV_RELIABLE
+        self.profile = profile
         self.gids = list(GIDS)
         self.ctrlers = ctrler_names(NCTRLERS)
         self.world: World = build(self.seed, gids=self.gids, n=n, engine=engine,
@@ -75,6 +76,10 @@ class ShardTester(ControllerCalls, ServiceTester):
         self.mck = add_ctrler_clerk(self.world, "admin", self.ctrlers)
         self.shard_clerks: list[str] = []
         self._ctrl_clerks = 0
+
+    def reliable_profile(self) -> NetworkProfile:
+        """config.go's ``net.Reliable(true)``: the same latency, nothing lost."""
+        return KV_RELIABLE
 
     # ------------------------------------------------------------------ clerks
 
