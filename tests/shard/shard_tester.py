@@ -56,12 +56,14 @@ class ShardTester(ControllerCalls, ServiceTester):
     """One test's controller, groups and clerks (see the module docstring)."""
 
     rng_name = "shard-tester"
+    server_class: type[ShardKVServer] = ShardKVServer   # a seeded bug's test swaps it
 
     def __init__(self, name: str, *, engine: str | type = "raft", unreliable: bool = False,
                  maxraftstate: int = -1, n: int = 3, profile: NetworkProfile | None = None,
-                 seed: int | None = None, server: type[ShardKVServer] = ShardKVServer
+                 seed: int | None = None, server: type[ShardKVServer] | None = None
                  ) -> None:
         super().__init__(name, str(engine), seed)
+        server = server or self.server_class
         self.engine = engine
         self.n = n
         self.maxraftstate = maxraftstate
@@ -165,11 +167,13 @@ class CtrlTester(ControllerCalls, ServiceTester):
     """The shard controller's tester: ``n`` controller servers and clerks."""
 
     rng_name = "ctrl-tester"
+    server_class: type[CtrlerServer] = CtrlerServer   # a seeded bug's test swaps it
 
     def __init__(self, name: str, *, engine: str | type = "raft", n: int = NCTRLERS,
                  profile: NetworkProfile = KV_RELIABLE, maxraftstate: int = -1,
-                 seed: int | None = None, server: type[CtrlerServer] = CtrlerServer) -> None:
+                 seed: int | None = None, server: type[CtrlerServer] | None = None) -> None:
         super().__init__(name, str(engine), seed)
+        server = server or self.server_class
         self.engine = engine
         self.n = n
         self.servers = ctrler_names(n)
