@@ -97,6 +97,7 @@ DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("mr", _lazy("faultlab.mr.demo")),
     ("raft", _lazy("faultlab.raft.demo")),
     ("kv", _lazy("faultlab.kv.demo")),
+    ("shard", _lazy("faultlab.shard.demo")),
 ]
 
 

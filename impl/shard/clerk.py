@@ -8,9 +8,10 @@ the :class:`~faultlab.shard.config.Config`, the others None.
 
 :class:`ShardClerk` sends Get/Put/Append to the group that serves the key's shard in the
 latest configuration it knows. It asks the controller for the latest configuration (a Query
-of -1, with the same retry loop over the controller servers) when it knows none, when a
-group answers ``ErrWrongGroup``, and after a round of the group's servers without an answer
-(the group may have left, or be down); then it sends the same request, with the same
+of -1, with the same retry loop over the controller servers) when it knows none, and, after
+a pause of ``REQUERY_PAUSE`` as the labs' clerk sleeps, when a group answers
+``ErrWrongGroup`` or a round of the group's servers brought no answer (the group may have
+left, or be down); then it sends the same request, with the same
 sequence number, to the group that configuration names. Each group's duplicate table, which
 moves with its shards, applies a write retried across groups once.
 """
@@ -60,13 +61,15 @@ class ShardClerk(Clerk):
         self.op_request = super().request_for(input)
         self._route()
 
-    def _route(self) -> None:
-        """Send the call to the group of its key's shard, or ask for a configuration."""
+    def _route(self, *, queried: bool = False) -> None:
+        """Send the call to the group of its key's shard, or ask for a configuration (at
+        once only the first time: a configuration without the shard's group waits a pause,
+        so a clerk never spins on the controller)."""
         assert self.op_request is not None
         gid = self.config.shards[key2shard(self.op_request.op.key)]
         servers = self.config.servers(gid)
         if not servers:
-            self._query(pause=self.config.num > 0)
+            self._query(pause=queried or self.config.num > 0)
             return
         self.gid = gid
         self._aim(list(servers), self.op_request, self.leaders.get(gid, 0))
@@ -100,9 +103,9 @@ class ShardClerk(Clerk):
         if self.querying():
             if reply.config is not None:
                 self.config = reply.config
-            self._route()
+            self._route(queried=True)
         elif reply.err == ERR_WRONG_GROUP:
-            self._query(pause=False)
+            self._query(pause=True)
         else:
             self.op_request = None
             super().answered(reply)

@@ -44,4 +44,16 @@ MACHINES: dict[str, tuple[str, str]] = {
                                 "seeded bug: a conflicting suffix is not truncated"),
     "raft-bug-apply-beyond-commit": ("faultlab.raft.machine:ApplyBeyondCommit",
                                      "seeded bug: entries applied beyond commitIndex"),
+    "shard": ("faultlab.shard.machine:ShardMachine",
+              "sharded KV, controller and 2 groups on Raft, with joins, leaves and moves"),
+    "shard-bug-serve-before-arrival": ("faultlab.shard.machine:ServeBeforeArrivalMachine",
+                                       "seeded bug: a shard served before its data arrived"),
+    "shard-bug-migrate-without-dups": (
+        "faultlab.shard.machine:MigrateWithoutDuplicatesMachine",
+        "seeded bug: a shard moves without its duplicate table"),
+    "shard-bug-skip-configs": ("faultlab.shard.machine:SkipConfigurationsMachine",
+                               "seeded bug: a group jumps to the latest configuration"),
+    "shard-bug-replica-rebalance": (
+        "faultlab.shard.machine:ReplicaDependentRebalanceMachine",
+        "seeded bug: the controller's replicas rebalance differently"),
 }

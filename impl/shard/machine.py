@@ -1,0 +1,138 @@
+"""The Hypothesis state machine that attacks the sharded key/value service.
+
+Hypothesis chooses every step (see :class:`faultlab.tools.explore.WorldMachine`): deliver,
+drop or duplicate a message, fire a timer (elections, polls of the controller, retries),
+crash and restart servers, partition, heal, start clerk calls, and reconfigure: an
+administrator's Join, Leave or Move through the controller, interleaved with everything
+else. The World has 3 controller servers and 2 groups of 3 (gids 100, 101) on Raft, group
+100 joined at the start.
+
+Checked after every step: for each configuration number and shard, at most one group has a
+replica that serves the shard in that configuration. At teardown (healed, restarted,
+reliable) every call returns, then a Get of every key; the shard clerks' history, open calls
+included, must be linearizable under the kv model (unknown is a failure), and every
+acknowledged Append is in the final values.
+
+Seeded-bug variants (``...Machine`` below) run a server of :mod:`faultlab.shard.bugs`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from faultlab.kv.checks import acknowledged_appends_missing, require_linearizable
+from faultlab.shard import bugs
+from faultlab.shard.cluster import add_ctrler_clerk, add_shard_clerk, build, ctrler_names
+from faultlab.shard.cluster import group_names as names_of
+from faultlab.shard.config import NSHARDS
+from faultlab.shard.ctrler import CtrlerServer
+from faultlab.shard.server import ShardKVServer
+from faultlab.sim.network import ADVERSARIAL
+from faultlab.sim.world import World
+from faultlab.tools.explore import WorldMachine, pick
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+__all__ = ["ShardMachine", "serving_conflicts", "KEYS", "GIDS"]
+
+GIDS = (100, 101)
+KEYS = ("0", "1", "2", "3")    # shards 8, 9, 0, 1
+ADMIN = "admin"
+CLERKS = ("c0", "c1")
+
+
+def serving_conflicts(world: World) -> list[str]:
+    """(configuration, shard) pairs that more than one group serves."""
+    serving: dict[tuple[int, int], set[int]] = {}
+    for name, node in world.nodes.items():
+        if isinstance(node, ShardKVServer) and name not in world.crashed:
+            sm = node.sm
+            for s in range(NSHARDS):
+                if sm.serves(s):
+                    serving.setdefault((sm.config.num, s), set()).add(node.gid)
+    return [f"configuration {num}, shard {s}: served by groups {sorted(g)}"
+            for (num, s), g in sorted(serving.items()) if len(g) > 1]
+
+
+class ShardMachine(WorldMachine):
+    server: ClassVar[type[ShardKVServer]] = ShardKVServer
+    ctrler: ClassVar[type[CtrlerServer]] = CtrlerServer
+    settle_timeout: ClassVar[float] = 60.0
+
+    @classmethod
+    def build_world(cls, seed: int) -> World:
+        world = build(seed, gids=GIDS, engine="raft", profile=ADVERSARIAL,
+                      server=cls.server, ctrler=cls.ctrler)
+        ctrlers = ctrler_names(3)
+        add_ctrler_clerk(world, ADMIN, ctrlers)
+        for c in CLERKS:
+            add_shard_clerk(world, c, ctrlers)
+        world.invoke(ADMIN, {"op": "join", "groups": {GIDS[0]: names_of(GIDS[0], 3)}})
+        return world
+
+    def call_input(self) -> st.SearchStrategy:
+        self.counter = getattr(self, "counter", 0) + 1
+        n = self.counter
+        key = st.sampled_from(KEYS)
+        return st.one_of(
+            st.builds(lambda k: {"op": "get", "key": k}, key),
+            st.builds(lambda k: {"op": "append", "key": k, "value": f"<{n}>"}, key),
+        )
+
+    # the administrator is not a clerk the call rule picks: it reconfigures
+    @precondition(lambda self: any(c not in self.world.open_calls for c in CLERKS))
+    @rule(i=st.integers(0, 255), data=st.data())
+    def call(self, i: int, data: st.DataObject) -> None:
+        client = pick([c for c in CLERKS if c not in self.world.open_calls], i)
+        value = data.draw(self.call_input(), label="input")
+        self._guard(lambda: self.world.invoke(client, value))
+
+    @precondition(lambda self: ADMIN not in self.world.open_calls)
+    @rule(kind=st.integers(0, 2), g=st.integers(0, 1), shard=st.integers(0, NSHARDS - 1))
+    def reconfigure(self, kind: int, g: int, shard: int) -> None:
+        """A Join, a Leave or a Move. Never the Leave of the last group: with no group left
+        the labs' design keeps the shards nowhere (nobody pulls them), so a later Join
+        starts them empty; never a Move to a group that is not joined."""
+        joined = getattr(self, "joined", {GIDS[0]})
+        gid = GIDS[g]
+        if kind == 0:
+            op, joined = {"op": "join", "groups": {gid: names_of(gid, 3)}}, joined | {gid}
+        elif kind == 1 and joined - {gid}:
+            op, joined = {"op": "leave", "gids": [gid]}, joined - {gid}
+        elif gid in joined:
+            op = {"op": "move", "shard": shard, "gid": gid}
+        else:
+            return
+        self.joined = joined
+        self._guard(lambda: self.world.invoke(ADMIN, op))
+
+    def check_safety(self) -> None:
+        conflicts = serving_conflicts(self.world)
+        assert not conflicts, f"a shard served by two groups: {conflicts[0]}"
+
+    def end_checks(self) -> None:
+        w = self.world
+        # every shard owned again (a Leave of both groups leaves data nowhere to be served)
+        w.call(ADMIN, {"op": "join", "groups": {g: names_of(g, 3) for g in GIDS}},
+               self.settle_timeout)
+        final = {k: w.call(pick(CLERKS, i), {"op": "get", "key": k}, self.settle_timeout)
+                 for i, k in enumerate(KEYS)}
+        missing = acknowledged_appends_missing(w, final)
+        assert not missing, f"acknowledged appends lost: {missing[:3]}"
+        require_linearizable(w, f" (seed {self.seed})", CLERKS, timeout=10.0)
+
+
+class ServeBeforeArrivalMachine(ShardMachine):
+    server = bugs.ServeBeforeArrival
+
+
+class MigrateWithoutDuplicatesMachine(ShardMachine):
+    server = bugs.MigrateWithoutDuplicates
+
+
+class SkipConfigurationsMachine(ShardMachine):
+    server = bugs.SkipConfigurations
+
+
+class ReplicaDependentRebalanceMachine(ShardMachine):
+    ctrler = bugs.ReplicaDependentRebalance
