@@ -44,6 +44,8 @@ class Worker(Node):
     10 RPCs" accepted ten jobs and then failed the eleventh, which had to go elsewhere.
     """
 
+    accepts = (MrTask, MrReportAck)
+
     def __init__(
         self,
         app: App | str,
@@ -115,6 +117,8 @@ class Worker(Node):
         self.ctx.set_timer("retry", self.retry)
 
     def on_message(self, src: str, msg: Any) -> None:
+        if src != self.coordinator:
+            return  # only the coordinator answers a worker
         if self.stopped or self.request is None or getattr(msg, "seq", None) != self.seq:
             return  # a late answer to an old request
         self.request = None
