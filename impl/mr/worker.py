@@ -78,6 +78,7 @@ class Worker(Node):
         self.last_contact = 0.0
         self.exit_code: int | None = None
         self.told_to_exit = False
+        self.answers = 0  # answers from the coordinator (none: there was no coordinator)
         self.history: list[tuple[str, int, int]] = []  # (kind, task, attempt) finished here
         self.appctx: AppContext | None = None
 
@@ -124,6 +125,7 @@ class Worker(Node):
         self.request = None
         self.ctx.cancel_timer("retry")
         self.last_contact = self.ctx.now()
+        self.answers += 1
         if isinstance(msg, MrReportAck):
             self._ask()
         elif isinstance(msg, MrTask):
