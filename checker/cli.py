@@ -218,7 +218,7 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
             continue
         longest = part.linearizations[0] if part.linearizations else []
         print(f"  partition {part.index}: {part.verdict}; longest partial linearization: "
-              f"{len(longest)} of {len(part.ops)} ops ({len(part.linearizations)} found)")
+              f"{_longest_text(part, longest)} ({len(part.linearizations)} found)")
         if part.components > 1:
             print(f"  (rule 8 split it into {part.components} independent groups; these "
                   f"{len(part.ops)} ops fail even with every other operation open)")
@@ -231,6 +231,17 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
                   f"{_op_text(model, op)}")
         for idx in part.stuck[:10]:
             print(f"    cannot be linearized from there: {_op_text(model, part.ops[idx])}")
+
+
+def _longest_text(part: Any, longest: list) -> str:
+    """``2 of 3 ops``: completed operations in it, of the partition's completed ones
+    (``at least`` when the explanation's budget ran out before every prefix was tried)."""
+    from .explain import completed_in
+
+    done = sum(op.ret is not None for op in part.ops)
+    opened = len(part.ops) - done
+    text = f"{completed_in(part, longest)} of {done} {'completed ' if opened else ''}ops"
+    return text if part.longest_exact else f"at least {text}"
 
 
 def _op_text(model: Model, op: Any) -> str:

@@ -88,10 +88,10 @@ def test_missing_and_malformed_files(tmp_path, capsys):
     assert "x.jsonl:2:" in err and "Traceback" not in err
 
 
-def test_usage_error_is_exit_3(capsys):
-    with pytest.raises(SystemExit) as e:
-        cli.main(["--no-such-flag", "f"])
-    assert e.value.code == 3
+def test_usage_error_is_exit_3_and_one_line(capsys):
+    assert cli.main(["--no-such-flag", "f"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --no-such-flag" in err
 
 
 def test_register_adds_check_subcommand(files):
