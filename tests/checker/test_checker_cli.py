@@ -135,9 +135,9 @@ def test_independent_edn_history(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_verbose_names_the_failed_group(tmp_path, capsys, corpus):
+def test_verbose_names_the_failed_group(tmp_path, capsys, kv_corpus):
     # kv c50-bad without partitioning: decided by rule 8 (independent groups)
-    assert cli.main([str(corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
+    assert cli.main([str(kv_corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
     out = capsys.readouterr().out
     assert "independent groups" in out and "fail even with every other operation open" in out
 
