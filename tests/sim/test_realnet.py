@@ -146,3 +146,22 @@ def test_a_send_to_a_name_outside_the_address_book_is_logged_not_raised(tmp_path
     events = [json.loads(line) for line in
               (tmp_path / "d" / "primary.events.jsonl").read_text().splitlines()]
     assert [e["dst"] for e in events if e["event"] == "send-unknown-node"] == ["ghost", "ghost"]
+
+
+def test_a_handler_that_raises_still_stops_the_node(tmp_path):
+    """Malformed input is dropped, but a bug in a handler stays visible: run_node raises it."""
+    from faultlab.tools.example_register import Replicate
+
+    class Broken(Backup):
+        def on_message(self, src, msg):
+            raise RuntimeError(f"seeded bug on {type(msg).__name__}")
+
+    addresses = {"backup": str(tmp_path / "b.sock"), "primary": str(tmp_path / "p.sock")}
+    import threading
+
+    t = threading.Thread(target=send_when_listening,
+                         args=(addresses["backup"], frame("primary", Replicate(1, "x"))))
+    t.start()
+    with pytest.raises(RuntimeError, match="seeded bug on Replicate"):
+        run_node("backup", Broken, addresses, data_dir=tmp_path / "d", timeout=10)
+    t.join()
