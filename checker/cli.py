@@ -1,6 +1,7 @@
 """Command line: ``faultlab check FILE`` (via ``register``) or ``python -m faultlab.checker FILE``.
 
-Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out), 3 bad input.
+Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timed out), 3 bad input (an
+empty history, with no operation, is bad input: there is nothing to check).
 User mistakes print one line naming the file (and line) and the problem, never a traceback.
 """
 
@@ -20,13 +21,14 @@ from .errors import HistoryFormatError
 from .formats import FORMATS, LoadedHistory, load_history
 from .linearizability import CheckResult, Verdict, check
 from .models import MODELS, Model, get_model
+from .options import seconds
 
 EXIT_OK, EXIT_ILLEGAL, EXIT_UNKNOWN, EXIT_BAD_INPUT = 0, 1, 2, 3
 _SEVERITY = [EXIT_BAD_INPUT, EXIT_ILLEGAL, EXIT_UNKNOWN, EXIT_OK]
 
 _DESCRIPTION = (
     "Check that a history is linearizable. Exit 0 linearizable, 1 not linearizable, "
-    "2 unknown (timed out), 3 bad input."
+    "2 unknown (timed out), 3 bad input (a missing or malformed file, or an empty history)."
 )
 
 
@@ -36,7 +38,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    f"{', '.join(sorted(MODELS))}")
     p.add_argument("--format", default="auto", choices=["auto", *FORMATS],
                    help="history format (default: detected from the content)")
-    p.add_argument("--timeout", type=float, metavar="S",
+    p.add_argument("--timeout", type=seconds(), metavar="S",
                    help="give up after S seconds of wall time for the whole command, "
                    "reading included (verdict unknown, exit 2)")
     p.add_argument("--html", metavar="OUT", help="write a self-contained HTML view to OUT")
@@ -47,9 +49,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _exit_3_on_usage_errors(p: argparse.ArgumentParser) -> None:
+    """A usage mistake is one line (as in every faultlab command) and exit 3, bad input."""
     def error(message: str) -> None:
-        p.print_usage(sys.stderr)
-        p.exit(EXIT_BAD_INPUT, f"{p.prog}: error: {message}\n")
+        head = p.prog.removesuffix(" check")  # "faultlab: error: ...", as the others say
+        p.exit(EXIT_BAD_INPUT, f"{head}: error: {message} (see '{p.prog} --help')\n")
 
     p.error = error  # type: ignore[method-assign]
 
@@ -68,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m faultlab.checker", description=_DESCRIPTION)
     _add_arguments(p)
     _exit_3_on_usage_errors(p)
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:  # a usage error (its line is printed) or --help
+        return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     return run(args)
 
 
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     interrupts whatever is still running at the deadline (a reader, a partition's set-up),
     so the command ends within a few per cent of it."""
     started = _command_started()
-    if args.timeout is not None and not args.timeout > 0:
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
         return _fail(args, None, "--timeout must be a positive number of seconds")
     if args.html and len(args.files) != 1:
         return _fail(args, None, "--html takes exactly one FILE")
@@ -162,6 +168,8 @@ def _check_file(path: str, args: argparse.Namespace, deadline: float | None) -> 
         loaded = load_history(path, args.format)
     except HistoryFormatError as e:
         return _fail(args, None, str(e))
+    if not loaded.ops:  # nothing was recorded: say so rather than call it linearizable
+        return _fail(args, path, "empty history: no operations to check (exit 3)")
     _phase[0] = "while checking"
     name = args.model or loaded.model
     if name is None:
@@ -210,7 +218,7 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
             continue
         longest = part.linearizations[0] if part.linearizations else []
         print(f"  partition {part.index}: {part.verdict}; longest partial linearization: "
-              f"{len(longest)} of {len(part.ops)} ops ({len(part.linearizations)} found)")
+              f"{_longest_text(part, longest)} ({len(part.linearizations)} found)")
         if part.components > 1:
             print(f"  (rule 8 split it into {part.components} independent groups; these "
                   f"{len(part.ops)} ops fail even with every other operation open)")
@@ -223,6 +231,17 @@ def _report(path: str, loaded: LoadedHistory, name: str, model: Model, result: C
                   f"{_op_text(model, op)}")
         for idx in part.stuck[:10]:
             print(f"    cannot be linearized from there: {_op_text(model, part.ops[idx])}")
+
+
+def _longest_text(part: Any, longest: list) -> str:
+    """``2 of 3 ops``: completed operations in it, of the partition's completed ones
+    (``at least`` when the explanation's budget ran out before every prefix was tried)."""
+    from .explain import completed_in
+
+    done = sum(op.ret is not None for op in part.ops)
+    opened = len(part.ops) - done
+    text = f"{completed_in(part, longest)} of {done} {'completed ' if opened else ''}ops"
+    return text if part.longest_exact else f"at least {text}"
 
 
 def _op_text(model: Model, op: Any) -> str:

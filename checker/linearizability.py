@@ -18,6 +18,7 @@ import gc
 import time
 from collections.abc import Sequence
 
+from .explain import explain_failure
 from .history import Operation
 from .models import Model, get_model
 from .results import DEFAULT_PRUNING, CheckResult, PartitionResult, Pruning, Verdict, overall
@@ -70,6 +71,8 @@ def check(
         gc.disable()  # large history cost more than a third of a long check
     try:
         results = run_partitions(parts, m, deadline, verbose, pruning, workers)
+        if verbose:
+            results = [explain_failure(r, m, deadline) for r in results]
     finally:
         if collecting:
             gc.enable()
@@ -93,4 +96,5 @@ def check_partition(
 ) -> PartitionResult:
     """Search one partition (the model's partitioning is not applied; rule 8 may still split
     it into independent groups); ``deadline`` is a time.monotonic() value."""
-    return run_partition(list(history), model, deadline, verbose, 0, pruning)
+    result = run_partition(list(history), model, deadline, verbose, 0, pruning)
+    return explain_failure(result, model, deadline) if verbose else result

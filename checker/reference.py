@@ -18,7 +18,7 @@ from .history import UNKNOWN, Operation
 from .models import Model, get_model
 from .results import CheckResult, Verdict, overall
 
-__all__ = ["check", "search"]
+__all__ = ["check", "search", "longest"]
 
 
 def check(history: Sequence[Operation], model: Model | str, *,
@@ -77,3 +77,29 @@ def search(history: Sequence[Operation], model: Model,
                     visited.add(node)
                     stack.append(node)
     return Verdict.ILLEGAL, nodes
+
+
+def longest(history: Sequence[Operation], model: Model) -> int:
+    """The most completed operations in any partial linearization of ``history``: a prefix
+    of some real-time respecting order that the model allows (every node visited, none
+    cut; exponential, for the tests of the explanations)."""
+    ops = sorted(history, key=lambda op: op.call)
+    n = len(ops)
+    rets = [math.inf if op.ret is None else op.ret for op in ops]
+    outputs = [UNKNOWN if op.ret is None else op.output for op in ops]
+    completed = sum(1 << i for i in range(n) if ops[i].ret is not None)
+    root = (0, model.init())
+    stack, visited, best = [root], {root}, 0
+    while stack:
+        bits, state = stack.pop()
+        best = max(best, (bits & completed).bit_count())
+        left = [i for i in range(n) if not bits >> i & 1]
+        first_return = min((rets[i] for i in left if completed >> i & 1), default=math.inf)
+        for i in left:
+            if ops[i].call <= first_return:
+                ok, next_state = model.step(state, ops[i].input, outputs[i])
+                node = (bits | 1 << i, next_state)
+                if ok and node not in visited:
+                    visited.add(node)
+                    stack.append(node)
+    return best

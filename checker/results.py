@@ -63,6 +63,8 @@ class PartitionResult:
     first read called later that can no longer succeed, when that is what ended the search.
     ``index`` is the partition's position in the model's partitioning. ``components`` is
     the number of independent groups the verdict came from (rule 8), 1 for a plain search.
+    ``longest_exact`` is False when the longest partial linearizations of an illegal
+    partition are only the longest found within the explanation's budget (a lower bound).
     """
 
     ops: list[Operation]
@@ -75,6 +77,7 @@ class PartitionResult:
     elapsed: float = 0.0
     index: int = 0
     components: int = 1
+    longest_exact: bool = True
 
 
 @dataclass

@@ -225,12 +225,14 @@ def sequential(
 def search(
     history: Sequence[Operation], model: Model, deadline: float | None, verbose: bool,
     index: int, pruning: Pruning = DEFAULT_PRUNING, progress: SearchProgress | None = None,
+    max_nodes: int | None = None,
 ) -> Generator[int, None, PartitionResult]:
     """Search one partition; a generator that yields the nodes searched so far every
     ``CLOCK_EVERY`` nodes and returns the ``PartitionResult``.
 
-    ``deadline`` is a time.monotonic() value (past it: UNKNOWN); ``verbose`` keeps the
-    longest partial linearizations and what stopped them; ``index`` goes into the result;
+    ``deadline`` is a time.monotonic() value (past it: UNKNOWN), ``max_nodes`` a budget of
+    nodes (beyond it: UNKNOWN too); ``verbose`` keeps the longest partial linearizations
+    (most completed operations) and what stopped them; ``index`` goes into the result;
     ``progress``, when given, is kept up to date at every pause.
     """
     start = time.monotonic()
@@ -450,10 +452,10 @@ def search(
     longest: list[Frame] = []  # the deepest nodes met (verbose), the first one first
 
     def note(frame: Frame) -> None:
-        """Keep the longest partial linearizations (as frames: their paths are written out
-        at the end)."""
+        """Keep the longest partial linearizations, by completed operations (open ones are
+        optional), as frames: their paths are written out at the end."""
         nonlocal best_depth, longest
-        depth = frame.depth
+        depth = frame.cb + frame.crel.bit_count()
         if depth > best_depth:
             best_depth = depth
             longest = [frame]
@@ -499,7 +501,8 @@ def search(
             if nodes % CLOCK_EVERY == 0:
                 if progress is not None:
                     progress.nodes, progress.deepest = nodes, deepest
-                if deadline is not None and time.monotonic() > deadline:
+                if ((deadline is not None and time.monotonic() > deadline)
+                        or (max_nodes is not None and nodes >= max_nodes)):
                     result_verdict = Verdict.UNKNOWN
                     break
                 yield nodes

@@ -48,6 +48,7 @@ def _partition_data(part: Any, model: Model) -> dict[str, Any]:
         "blocking": part.blocking,
         "failTime": part.fail_time,
         "init": model.describe_state(model.init()),
+        "longestExact": part.longest_exact,
     }
 
 
@@ -246,7 +247,10 @@ function drawPartition(part, host) {
   if (part.linearizations.length) {
     bar.append(part.verdict === "ok" ? "Linearization: " : "Longest partial linearizations: ");
     part.linearizations.forEach((lin, k) => {
-      const b = h("button", {"data-k": k}, bar, `#${k + 1} (${lin.length} ops)`);
+      const done = lin.filter(([i]) => part.ops[i].ret !== null).length;
+      const size = part.verdict === "ok" || part.longestExact ? "" : "at least ";
+      const b = h("button", {"data-k": k}, bar, `#${k + 1} (${size}${done} of ` +
+        `${part.ops.filter(o => o.ret !== null).length} completed ops)`);
       b.addEventListener("click", () => showLin(k));
     });
   }

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
-from faultlab.demo_row import DemoRow
+from faultlab.demo_row import DemoRow, format_rows
 
 __all__ = ["DemoRow", "DEMOS", "register", "run"]
 
@@ -136,11 +136,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[DemoRow]) -> None:
-    head = ("system", "driver", "explored", "checked", "verdict")
-    cells = [head] + [(r.system, r.driver, r.explored, r.checked, r.verdict) for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
     print()
-    for k, c in enumerate(cells):
-        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    for line in format_rows(rows):
+        print(line)

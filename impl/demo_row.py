@@ -6,9 +6,12 @@ lab build its rows without importing :mod:`faultlab.demo`, the command that runs
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
-__all__ = ["DemoRow"]
+__all__ = ["DemoRow", "format_rows", "WIDTH"]
+
+WIDTH = 100  # a terminal's columns the table must fit, whatever the rows say
 
 
 @dataclass
@@ -21,3 +24,21 @@ class DemoRow:
     checked: str
     verdict: str
     ok: bool
+
+
+def format_rows(rows: list[DemoRow], width: int = WIDTH) -> list[str]:
+    """The demo's table as lines of at most ``width`` columns: per row, a heading line
+    (``[ok]`` or ``[UNEXPECTED]``, the system, the verdict), then its driver, what it explored
+    and what was checked, each wrapped under its label. No field's length widens it."""
+    lines: list[str] = []
+    label = len("explored") + 2
+    for r in rows:
+        head = f"[{'ok' if r.ok else 'UNEXPECTED'}] {r.system}: {r.verdict}"
+        lines += textwrap.wrap(head, width, subsequent_indent=" " * 6,
+                               break_on_hyphens=False)
+        for name, text in (("driver", r.driver), ("explored", r.explored),
+                           ("checked", r.checked)):
+            lines += textwrap.wrap(text, width, initial_indent=f"    {name:<{label}}",
+                                   subsequent_indent=" " * (4 + label),
+                                   break_on_hyphens=False) or [f"    {name}"]
+    return lines

@@ -54,6 +54,8 @@ def test_demo_prints_its_seed_and_is_deterministic():
     assert "seed 11" in first.stdout and "faultlab demo --seed 11" in first.stdout
     assert table(first.stdout) == table(second.stdout)
     assert "bug caught" in first.stdout
+    wide = [line for line in first.stdout.splitlines() if len(line) > 100]
+    assert not wide, wide  # it fits a 100-column terminal
 
 
 def test_every_listed_machine_loads():

@@ -200,7 +200,10 @@ class _Parser:
                 raise self.error(line, "empty keyword")
             return Keyword(tok.lstrip(":"))
         if _INT.fullmatch(tok):
-            return int(tok.rstrip("N"))
+            try:
+                return int(tok.rstrip("N"))
+            except ValueError:  # beyond Python's 4300-digit conversion limit
+                raise self.error(line, f"number of {len(tok)} digits is too long") from None
         if _FLOAT.fullmatch(tok):
             return float(tok.rstrip("M"))
         if tok[0].isdigit() or (tok[0] in "+-" and tok[1:2].isdigit()):

@@ -84,7 +84,11 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
             if om is None:
                 raise HistoryFormatError(name, no, f"not an operation: {rest[:80]!r}")
             kind, f, raw = om.group(1), om.group(2), om.group(3)
-        value = _value(raw)
+        try:
+            value = _value(raw)
+            proc = int(proc_raw)
+        except ValueError as e:  # a number beyond Python's 4300-digit conversion limit
+            raise HistoryFormatError(name, no, f"bad number: {str(e).split(':')[0]}") from None
         if f not in ("read", "write", "cas"):
             raise HistoryFormatError(name, no, f"unknown function :{f}")
         if kind == "invoke":
@@ -100,7 +104,6 @@ def read_history(source: Any, *, name: str | None = None) -> list[Operation]:
         call_no, cf, cvalue = pop_call(pending, proc_raw, name, no)
         same_function(f, cf, call_no, name, no)
         inp = _input(f, cvalue)
-        proc = int(proc_raw)
         if kind == "info":
             ops.append((call_no, Operation(proc, inp, None, float(call_no), None)))
         elif kind == "fail":

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from faultlab.checker.options import seconds, whole
 from faultlab.checker.tla.errors import TLAError
 from faultlab.checker.tla.runner import run_tlc
 from faultlab.checker.tla.trace import SPEC_DIR, check_trace
@@ -42,8 +43,16 @@ def spec_check(system: str, config: str | Path | None = None, *, workers: int = 
         if not alt.is_file():
             raise TLAError(f"no such config {config} (the configs are spec/MC*.cfg)")
         cfg = alt
+    try:
+        text = cfg.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise TLAError(f"cannot read config {cfg}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise TLAError(f"config {cfg} is not a text file (a TLC .cfg is UTF-8 text)") from None
+    if "\x00" in text:
+        raise TLAError(f"config {cfg} is not a text file (it holds NUL bytes)")
     files = {p.name: p for p in SPEC_DIR.glob("*.tla")}
-    return run_tlc(module, files, cfg.read_text(), workers=workers, timeout=timeout)
+    return run_tlc(module, files, text, workers=workers, timeout=timeout)
 
 
 def _spec_check(args: argparse.Namespace) -> int:
@@ -68,22 +77,31 @@ def _trace_check(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _help(parser: argparse.ArgumentParser) -> int:
+    """A command given without its action: its own help, and the usage-error exit code."""
+    parser.print_help()
+    return 2
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``spec`` and ``trace`` to the faultlab command line."""
     spec = subparsers.add_parser("spec", help="model-check the TLA+ specs with TLC")
     ssub = spec.add_subparsers(dest="spec_command", metavar="ACTION")
+    spec.set_defaults(func=lambda _args: _help(spec))
     check = ssub.add_parser("check", help="run TLC on a small model of spec/<system>.tla")
     check.add_argument("system", choices=sorted(MODELS))
     check.add_argument("--config", help="a .cfg file (default spec/MC<system>.cfg)")
-    check.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
-    check.add_argument("--workers", type=int, default=2, help="TLC workers (default 2)")
+    check.add_argument("--timeout", type=seconds(), default=300.0, help="seconds (default 300)")
+    check.add_argument("--workers", type=whole(1, 256), default=2, help="TLC workers (default 2)")
     check.set_defaults(func=_guard(_spec_check))
 
     trace = subparsers.add_parser("trace", help="check a World trace against a TLA+ spec")
     tsub = trace.add_subparsers(dest="trace_command", metavar="ACTION")
+    trace.set_defaults(func=lambda _args: _help(trace))
     tcheck = tsub.add_parser("check", help="does some behaviour of the spec match TRACE?")
     tcheck.add_argument("system", choices=sorted(MODELS))
     tcheck.add_argument("trace", help="a JSON-lines trace (impl/tools/trace.py)")
-    tcheck.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
-    tcheck.add_argument("--workers", type=int, default=1, help="TLC workers (default 1)")
+    tcheck.add_argument("--timeout", type=seconds(), default=300.0, help="seconds (default 300)")
+    tcheck.add_argument("--workers", type=whole(1, 256), default=1,
+                        help="TLC workers (default 1)")
     tcheck.set_defaults(func=_guard(_trace_check))

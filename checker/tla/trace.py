@@ -43,9 +43,14 @@ def read_trace(source: str | Path | Iterable[str]) -> tuple[dict[str, Any], list
     name = str(source) if isinstance(source, (str, Path)) else "<trace>"
     if isinstance(source, (str, Path)):
         try:
-            text = Path(source).read_text().splitlines()
+            data = Path(source).read_bytes()
         except OSError as e:
             raise TLAError(f"cannot read trace {source}: {e.strerror or e}") from None
+        try:
+            text = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            line = data[:e.start].count(b"\n") + 1
+            raise TLAError(f"{name}:{line}: not UTF-8 text ({e.reason})") from None
     else:
         text = list(source)
     rows: list[dict] = []
@@ -56,20 +61,61 @@ def read_trace(source: str | Path | Iterable[str]) -> tuple[dict[str, Any], list
             row = json.loads(raw)
         except json.JSONDecodeError as e:
             raise TLAError(f"{name}:{n}: not JSON ({e.msg})") from None
+        except ValueError as e:  # an integer of more digits than Python converts
+            raise TLAError(f"{name}:{n}: not JSON ({e})") from None
+        except RecursionError:
+            raise TLAError(f"{name}:{n}: JSON nested too deeply") from None
         if not isinstance(row, dict):
             raise TLAError(f"{name}:{n}: a trace line must be a JSON object")
+        if _depth(row) > MAX_DEPTH:
+            raise TLAError(f"{name}:{n}: nested more than {MAX_DEPTH} levels deep (a World "
+                           "trace's states are a few levels)")
         rows.append(row)
     if not rows or "faultlab_trace" not in rows[0]:
         raise TLAError(f"{name}: not a faultlab trace (no header line with 'faultlab_trace')")
     header, lines = rows[0], rows[1:]
-    if header["faultlab_trace"] != 1:
-        raise TLAError(f"{name}: trace format {header['faultlab_trace']} is not supported")
+    if header["faultlab_trace"] != 1 or type(header["faultlab_trace"]) is not int:
+        raise TLAError(f"{name}: trace format {header['faultlab_trace']!r} is not supported")
+    nodes = header.get("nodes")
+    if not (isinstance(nodes, list) and nodes and all(isinstance(x, str) for x in nodes)):
+        raise TLAError(f"{name}:1: the header's 'nodes' must be a list of node names")
     if not lines:
         raise TLAError(f"{name}: the trace has no steps (not even the initial state)")
     for n, row in enumerate(lines, 2):
-        if "step" not in row or "states" not in row:
-            raise TLAError(f"{name}: line {n} has no 'step' or no 'states'")
+        _check_line(row, nodes, f"{name}:{n}")
     return header, lines
+
+
+def _check_line(row: dict, nodes: list[str], where: str) -> None:
+    """The fields every step line has, of the types impl/tools/trace.py writes."""
+    step, states = row.get("step"), row.get("states")
+    if not (isinstance(step, list) and step and isinstance(step[0], str)):
+        raise TLAError(f"{where}: 'step' must be a list [op, args...]")
+    if not isinstance(states, dict) or sorted(states) != sorted(nodes):
+        raise TLAError(f"{where}: 'states' must map each of the header's nodes "
+                       f"({', '.join(nodes)}) to its state")
+    if any(s is not None and not isinstance(s, dict) for s in states.values()):
+        raise TLAError(f"{where}: a node's state must be an object (or null when crashed)")
+    if "event" in row and not isinstance(row["event"], dict):
+        raise TLAError(f"{where}: 'event' must be an object")
+    if "lost" in row and not (isinstance(row["lost"], list)
+                              and all(isinstance(x, dict) for x in row["lost"])):
+        raise TLAError(f"{where}: 'lost' must be a list of messages")
+
+
+MAX_DEPTH = 64  # far beyond a trace's states, far below what the TLA+ translation recurses
+
+
+def _depth(v: Any) -> int:
+    """How deeply lists and objects nest in ``v`` (without recursion)."""
+    deepest, todo = 0, [(v, 1)]
+    while todo:
+        x, d = todo.pop()
+        if isinstance(x, (list, dict)):
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:
+                todo.extend((y, d + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return deepest - 1 if deepest else 0
 
 
 # ---------------------------------------------------------------------------- TLA+ values
@@ -419,9 +465,19 @@ def trace_module(system: str, header: dict, lines: list[dict],
     mapping = MAPPINGS[system]
     servers = list(header["nodes"])
     _interned.clear()
-    defs, consts = mapping.constants(header, lines)
+    try:
+        defs, consts = mapping.constants(header, lines)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise TLAError(f"the trace does not fit the {system} mapping: {_why(e)}") from None
     share = Shared()
-    data = ",\n  ".join(mapping.line(ln, servers, share) for ln in lines)
+    rows = []
+    for k, ln in enumerate(lines):
+        try:
+            rows.append(mapping.line(ln, servers, share))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise TLAError(f"trace line i={ln.get('i', k)}: does not fit the {system} "
+                           f"mapping (spec/README.md): {_why(e)}") from None
+    data = ",\n  ".join(rows)
     defs += share.text()
     template = (SPEC_DIR / f"{mapping.module}.tla").read_text()
     head = f"MODULE {mapping.module}"
@@ -434,6 +490,10 @@ def trace_module(system: str, header: dict, lines: list[dict],
         f"{header.get('seed')})\n{defs}TraceLog == <<\n  {data}\n>>\n", 1)
     cfg = f"CONSTANTS\n{consts}INIT TraceInit\nNEXT TraceNext\n"
     return module, cfg
+
+
+def _why(e: Exception) -> str:
+    return f"missing field {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
 
 
 def _spec_files(system: str) -> dict[str, str | Path]:

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from faultlab.checker.options import seconds, whole
 from faultlab.errors import ArgumentParser, UserError
 from faultlab.mr.app import BUILTIN_APPS, App, AppError, load_app
 from faultlab.mr.files import TMP_PREFIX, intermediate_files, output_files
@@ -46,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _job_arguments(p)
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the intermediate files mr-X-Y")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=seconds(), default=None,
                    help="give up after this many seconds (default: no limit)")
     p.set_defaults(func=_run)
 
@@ -72,9 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder, or give absolute paths.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--dir", default=".", help="the job's shared folder (default .)")
-    p.add_argument("--nreduce", type=int, default=10)
-    p.add_argument("--task-timeout", type=float, default=10.0)
-    p.add_argument("--linger", type=float, default=1.0,
+    p.add_argument("--nreduce", type=whole(1), default=10)
+    p.add_argument("--task-timeout", type=seconds(), default=10.0)
+    p.add_argument("--linger", type=seconds(zero=True), default=1.0,
                    help="seconds to keep telling workers to exit once the job is done")
     p.set_defaults(func=_coordinator)
 
@@ -85,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("app", help=APP_HELP)
     p.add_argument("--dir", default=".", help="the job's shared folder (default .)")
     p.add_argument("--name", default=None, help="worker slot w0..w127 (default: first free)")
-    p.add_argument("--give-up", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--give-up", type=seconds(), default=5.0, metavar="SECONDS",
                    help="exit after this long without an answer from the coordinator "
                    "(it is gone: the job is over); default 5")
     p.set_defaults(func=_worker)
@@ -106,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", help="folder to write (created if missing)")
     p.add_argument("--mb", type=float, default=4.0, help="total size in MB (default 4)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--files", type=int, default=8, help="number of files (default 8)")
+    p.add_argument("--files", type=whole(1, 1000), default=8,
+                   help="number of files (default 8)")
     p.set_defaults(func=_sample_corpus)
 
 
@@ -114,9 +116,9 @@ def _job_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of a whole job (``run`` and ``simulate``)."""
     p.add_argument("app", help=APP_HELP)
     p.add_argument("files", nargs="+", metavar="FILE", help="input files (one map task each)")
-    p.add_argument("--workers", type=int, default=3, help="workers (default 3)")
+    p.add_argument("--workers", type=whole(1), default=3, help="workers (default 3)")
     p.add_argument("--out", default="mr-output", help="output folder (default ./mr-output)")
-    p.add_argument("--nreduce", type=int, default=10, help="reduce tasks (default 10)")
+    p.add_argument("--nreduce", type=whole(1), default=10, help="reduce tasks (default 10)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the outputs of an earlier job in OUT")
 
@@ -192,7 +194,7 @@ def clean_outdir(out: Path, created: bool) -> None:
 def _sample_corpus(args: argparse.Namespace) -> int:
     from faultlab.mr.corpus import generate_corpus
 
-    if args.mb <= 0 or args.mb > 10_000:
+    if not 0 < args.mb <= 10_000:  # (NaN fails too)
         raise UserError("--mb must be between 0 and 10000")
     if not 1 <= args.files <= 1000:
         raise UserError("--files must be between 1 and 1000")
@@ -298,6 +300,9 @@ def _worker(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     except Exception as e:
         raise UserError(_app_failure(app, e), code=1) from None
+    if node.answers == 0:
+        raise UserError(f"no coordinator answered on {args.dir} within {args.give_up:g}s "
+                        "(start 'faultlab mr coordinator FILES... --dir DIR' first)", code=1)
     return node.exit_code or 0
 
 

@@ -41,6 +41,8 @@ class Coordinator(Node):
     ``linger`` seconds later (the lab's coordinator exits a second after ``Done()``), so the
     workers still asking learn that they may exit."""
 
+    accepts = (MrAskTask, MrReport)
+
     def __init__(
         self,
         files: Sequence[str],

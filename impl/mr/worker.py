@@ -44,6 +44,8 @@ class Worker(Node):
     10 RPCs" accepted ten jobs and then failed the eleventh, which had to go elsewhere.
     """
 
+    accepts = (MrTask, MrReportAck)
+
     def __init__(
         self,
         app: App | str,
@@ -76,6 +78,7 @@ class Worker(Node):
         self.last_contact = 0.0
         self.exit_code: int | None = None
         self.told_to_exit = False
+        self.answers = 0  # answers from the coordinator (none: there was no coordinator)
         self.history: list[tuple[str, int, int]] = []  # (kind, task, attempt) finished here
         self.appctx: AppContext | None = None
 
@@ -115,11 +118,14 @@ class Worker(Node):
         self.ctx.set_timer("retry", self.retry)
 
     def on_message(self, src: str, msg: Any) -> None:
+        if src != self.coordinator:
+            return  # only the coordinator answers a worker
         if self.stopped or self.request is None or getattr(msg, "seq", None) != self.seq:
             return  # a late answer to an old request
         self.request = None
         self.ctx.cancel_timer("retry")
         self.last_contact = self.ctx.now()
+        self.answers += 1
         if isinstance(msg, MrReportAck):
             self._ask()
         elif isinstance(msg, MrTask):

@@ -34,7 +34,7 @@ import struct
 from typing import Any
 
 __all__ = ["encode", "encode_message", "decode", "encoded_size", "register", "CodecError",
-           "fill_last", "last_pieces"]
+           "fill_last", "last_pieces", "Limits", "DEFAULT_LIMITS", "record_fields", "records"]
 
 
 class CodecError(ValueError):
@@ -71,6 +71,16 @@ def register(cls: type) -> type:
     _HEADERS[cls] = bytes(header)
     _FIELD_VALUES[cls] = _field_getter(fields)
     return cls
+
+
+def record_fields(cls: type) -> tuple[str, ...] | None:
+    """The field names a registered record class is encoded with; None for any other type."""
+    return _FIELDS.get(cls)
+
+
+def records() -> list[type]:
+    """Every registered record class (each ``@message`` class imported so far)."""
+    return list(_RECORDS.values())
 
 
 def _field_getter(fields: tuple[str, ...]) -> Any:
@@ -249,11 +259,37 @@ def encoded_size(value: Any) -> int:
     return len(out)
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """What :func:`decode` accepts, each bound checked before the work it would cost, so
+    bytes from an untrusted peer are rejected in time linear in their length.
+
+    ``max_int_bits``: an integer is at most that many bits in zig-zag form (64 admits the
+    signed 64-bit range); the default admits any value a state plausibly holds and keeps the
+    varint's quadratic assembly cheap. ``max_length``: bytes of one str or bytes value;
+    ``max_items``: items of one container (a map's pairs, a record's fields); ``max_depth``:
+    containers and records nested in one another (bounded well below Python's recursion
+    limit). None leaves a size bounded only by the data's own length.
+    """
+
+    max_int_bits: int = 1 << 16
+    max_length: int | None = None
+    max_items: int | None = None
+    max_depth: int = 100
+
+
+DEFAULT_LIMITS = Limits()
+_LEN_VARINT_BYTES = 10  # a length or count of up to 2**70: beyond any buffer
+
+
+def _read_varint(data: bytes, pos: int, max_bytes: int, what: str) -> tuple[int, int]:
     shift = n = 0
+    end = pos + max_bytes
     while True:
         if pos >= len(data):
             raise CodecError("truncated varint")
+        if pos >= end:
+            raise CodecError(f"{what} longer than {max_bytes} varint bytes")
         b = data[pos]
         pos += 1
         n |= (b & 0x7F) << shift
@@ -262,24 +298,29 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _read_len(data: bytes, pos: int) -> tuple[int, int]:
-    n, pos = _read_varint(data, pos)
+def _read_len(data: bytes, pos: int, limit: int | None, what: str) -> tuple[int, int]:
+    n, pos = _read_varint(data, pos, _LEN_VARINT_BYTES, what)
     if n > len(data) - pos and n > 0:
         # every item takes at least one byte, so a count beyond the rest is corrupt
         raise CodecError(f"length {n} exceeds the remaining {len(data) - pos} bytes")
+    if limit is not None and n > limit:
+        raise CodecError(f"{what} of {n} exceeds the limit of {limit}")
     return n, pos
 
 
-def _read(data: bytes, pos: int) -> tuple[Any, int]:
+def _read(data: bytes, pos: int, depth: int, lim: Limits) -> tuple[Any, int]:
     if pos >= len(data):
         raise CodecError("truncated value")
     tag = data[pos]
     pos += 1
     if tag == _INT:
-        z, pos = _read_varint(data, pos)
+        bits = lim.max_int_bits
+        z, pos = _read_varint(data, pos, (bits + 6) // 7, "integer")
+        if z.bit_length() > bits:
+            raise CodecError(f"integer of {z.bit_length()} bits exceeds the limit of {bits}")
         return (z >> 1) if not z & 1 else -((z + 1) >> 1), pos
     if tag == _STR or tag == _BYTES:
-        n, pos = _read_len(data, pos)
+        n, pos = _read_len(data, pos, lim.max_length, "string")
         raw = data[pos : pos + n]
         if tag == _BYTES:
             return bytes(raw), pos + n
@@ -293,46 +334,59 @@ def _read(data: bytes, pos: int) -> tuple[Any, int]:
         return False, pos
     if tag == _TRUE:
         return True, pos
-    if tag == _SEQ or tag == _SET:
-        n, pos = _read_len(data, pos)
-        items = []
-        for _ in range(n):
-            item, pos = _read(data, pos)
-            items.append(item)
-        return (tuple(items) if tag == _SEQ else frozenset(items)), pos
-    if tag == _MAP:
-        n, pos = _read_len(data, pos)
-        d = {}
-        for _ in range(n):
-            k, pos = _read(data, pos)
-            d[k], pos = _read(data, pos)
-        return d, pos
-    if tag == _REC:
-        n, pos = _read_len(data, pos)
-        name = data[pos : pos + n].decode(errors="replace")
-        pos += n
-        cls = _RECORDS.get(name)
-        if cls is None:
-            raise CodecError(f"unknown record type {name!r} (not registered with @message)")
-        count, pos = _read_len(data, pos)
-        args = []
-        for _ in range(count):
-            a, pos = _read(data, pos)
-            args.append(a)
-        try:
-            return cls(*args), pos
-        except TypeError as e:
-            raise CodecError(f"record {name}: {e}") from None
     if tag == _FLOAT:
         if pos + 8 > len(data):
             raise CodecError("truncated float")
         return _unpack_double(data, pos)[0], pos + 8
-    raise CodecError(f"unknown tag 0x{tag:02x} at byte {pos - 1}")
+    if tag > _SET:
+        raise CodecError(f"unknown tag 0x{tag:02x} at byte {pos - 1}")
+    if depth >= lim.max_depth:
+        raise CodecError(f"nesting deeper than {lim.max_depth} levels")
+    depth += 1
+    if tag == _SEQ or tag == _SET:
+        n, pos = _read_len(data, pos, lim.max_items, "container")
+        items = []
+        for _ in range(n):
+            item, pos = _read(data, pos, depth, lim)
+            items.append(item)
+        if tag == _SEQ:
+            return tuple(items), pos
+        try:
+            return frozenset(items), pos
+        except TypeError as e:
+            raise CodecError(f"set item: {e}") from None
+    if tag == _MAP:
+        n, pos = _read_len(data, pos, lim.max_items, "container")
+        d = {}
+        for _ in range(n):
+            k, pos = _read(data, pos, depth, lim)
+            v, pos = _read(data, pos, depth, lim)
+            try:
+                d[k] = v
+            except TypeError as e:
+                raise CodecError(f"map key: {e}") from None
+        return d, pos
+    # tag == _REC
+    n, pos = _read_len(data, pos, lim.max_length, "record name")
+    name = data[pos : pos + n].decode(errors="replace")
+    pos += n
+    cls = _RECORDS.get(name)
+    if cls is None:
+        raise CodecError(f"unknown record type {name!r} (not registered with @message)")
+    count, pos = _read_len(data, pos, lim.max_items, "container")
+    args = []
+    for _ in range(count):
+        a, pos = _read(data, pos, depth, lim)
+        args.append(a)
+    try:
+        return cls(*args), pos
+    except (TypeError, ValueError) as e:
+        raise CodecError(f"record {name}: {e}") from None
 
 
-def decode(data: bytes) -> Any:
-    """Decode one value that fills ``data`` exactly."""
-    value, pos = _read(bytes(data), 0)
+def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Decode one value that fills ``data`` exactly, within ``limits``."""
+    value, pos = _read(bytes(data), 0, 0, limits)
     if pos != len(data):
         raise CodecError(f"{len(data) - pos} trailing bytes after the value")
     return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import random
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from faultlab.sim import codec
 from faultlab.sim.persister import Persister
@@ -141,9 +141,14 @@ class SimContext(Context):
 
 
 class Node:
-    """Base class of every server and clerk. Override the ``on_*`` hooks you need."""
+    """Base class of every server and clerk. Override the ``on_*`` hooks you need.
+
+    ``accepts``, when a class sets it, is the tuple of message classes its ``on_message``
+    takes; the real transport drops any other message from a peer with a log line (None:
+    the node sorts its messages itself)."""
 
     ctx: Context
+    accepts: ClassVar[tuple[type, ...] | None] = None
 
     def on_start(self) -> None:
         """Called once per incarnation, after ``ctx`` is set: read the persister, arm timers."""

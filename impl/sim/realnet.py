@@ -16,7 +16,14 @@ One process runs one node. Its Context keeps the simulated one's meaning:
 * ``log`` appends JSON lines to ``<data_dir>/<name>.events.jsonl``.
 
 Handlers run on the event loop one at a time, as in simulation: a node never sees two events
-at once. An exception in a handler stops the node and is raised by :func:`run_node`.
+at once. An exception in a handler stops the node and is raised by :func:`run_node`: it is
+a bug, and stays visible. A malformed *input* never reaches a handler: a frame whose payload
+:func:`faultlab.sim.wire.parse_frame` rejects, that names a sender outside the address book,
+or carries a message the node does not take (``accepts``, when the node class sets it), is
+dropped with one log line (the events file and stderr) and the node keeps serving; a frame
+header over :data:`~faultlab.sim.wire.MAX_FRAME` ends its connection. A node that sends to a
+name outside the address book (one a message carried) has it logged and, for a request,
+reported to ``on_send_failed``, as an unreachable peer.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,12 +42,12 @@ from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node, node_seed
 from faultlab.sim.persister import Persister, State, joined
+from faultlab.sim.wire import MAX_FRAME, FrameError, parse_frame
 from faultlab.sim.world import CallRecord
 
 __all__ = ["FilePersister", "run_node", "run_client", "Address", "MAX_FRAME"]
 
 Address = str | tuple[str, int]
-MAX_FRAME = 64 * 1024 * 1024
 
 
 class FilePersister(Persister):
@@ -83,8 +91,10 @@ def frame(src: str, msg: Any) -> bytes:
     return len(payload).to_bytes(4, "big") + payload
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[str, Any] | None:
-    """The next (src, msg) on a connection; None at a clean end of stream."""
+async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    """The next frame's payload on a connection; None at a clean end of stream. A header
+    announcing more than MAX_FRAME bytes is a ConnectionError: nothing after it can be
+    trusted to start a frame."""
     try:
         head = await reader.readexactly(4)
     except asyncio.IncompleteReadError as e:
@@ -94,11 +104,10 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[str, Any] | None:
     n = int.from_bytes(head, "big")
     if n > MAX_FRAME:
         raise ConnectionError(f"frame of {n} bytes exceeds the {MAX_FRAME}-byte limit")
-    payload = await reader.readexactly(n)
-    value = codec.decode(payload)
-    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
-        raise ConnectionError("frame is not a (sender, message) pair")
-    return value
+    try:
+        return await reader.readexactly(n)
+    except asyncio.IncompleteReadError:
+        raise ConnectionError(f"connection closed inside a frame of {n} bytes") from None
 
 
 class RealContext(Context):
@@ -217,23 +226,48 @@ class Runtime:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                item = await read_frame(reader)
-                if item is None:
+                payload = await read_frame(reader)
+                if payload is None:
                     break
-                src, msg = item
-                self._run(self.node.on_message, src, msg)
-        except (ConnectionError, codec.CodecError, asyncio.IncompleteReadError) as e:
+                item = self._admit(payload)
+                if item is not None:
+                    self._run(self.node.on_message, *item)
+        except (ConnectionError, OSError) as e:
             self.log("bad-connection", {"error": str(e)})
         except asyncio.CancelledError:
             pass  # the node is shutting down
         finally:
             writer.close()
 
+    def _admit(self, payload: bytes) -> tuple[str, Any] | None:
+        """The frame's (src, msg) if the node may see it; else None, and one log line."""
+        try:
+            src, msg = parse_frame(payload)
+        except FrameError as e:
+            self.drop(str(e))
+            return None
+        if src not in self.addresses:
+            self.drop(f"{type(msg).__name__} from unknown node {src!r}")
+            return None
+        accepts = getattr(self.node, "accepts", None)
+        if accepts is not None and not isinstance(msg, accepts):
+            self.drop(f"{type(msg).__name__} from {src!r}: not a message {self.name} takes")
+            return None
+        return src, msg
+
+    def drop(self, reason: str) -> None:
+        """Report one rejected input: a line in the events file and one on stderr."""
+        self.log("drop-frame", {"reason": reason})
+        print(f"realnet: {self.name}: dropped a frame: {reason}", file=sys.stderr, flush=True)
+
     # ---------------------------------------------------------------- outgoing
 
     def send(self, dst: str, msg: Any) -> None:
         if dst not in self.addresses:
-            raise ValueError(f"{self.name} sent {type(msg).__name__} to unknown node {dst!r}")
+            self.log("send-unknown-node", {"dst": dst, "msg": type(msg).__name__})
+            if not is_reply(msg):
+                self.loop.call_soon(self._run, self.node.on_send_failed, dst, msg)
+            return
         if dst == self.name:
             self.loop.call_soon(self._run, self.node.on_message, self.name, msg)
             return
@@ -357,39 +391,88 @@ def run_client(
 
 
 def _load(spec: str) -> Callable[[], Node]:
+    """The node factory ``module:callable`` names, checked to be callable without arguments
+    (a ValueError in words otherwise)."""
     import importlib
+    import inspect
 
     module, _, attr = spec.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    if not module or not attr:
+        raise ValueError(f"factory {spec!r} is not module:callable")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load factory {spec!r}: {e}") from None
+    if not callable(obj):
+        raise ValueError(f"factory {spec!r} is not callable")
+    try:
+        inspect.signature(obj).bind()
+    except TypeError as e:
+        raise ValueError(f"factory {spec!r} cannot be called without arguments: {e}") from None
+    except ValueError:
+        pass  # no signature to inspect (a builtin): the call will tell
     return obj
+
+
+def _addresses(path: str) -> dict[str, Address]:
+    """The address book file: {name: socket path, or [host, port]}."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"{path}: not a JSON address book ({type(e).__name__})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: not a JSON object of name: address")
+    book: dict[str, Address] = {}
+    for name, v in raw.items():
+        if isinstance(v, str) and v:
+            book[name] = v
+        elif (isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)
+              and type(v[1]) is int and 0 <= v[1] < 65536):
+            book[name] = (v[0], v[1])
+        else:
+            raise ValueError(f"{path}: address of {name!r} is neither a socket path nor "
+                             f"[host, port]: {v!r}")
+    return book
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m faultlab.sim.realnet NAME MODULE:FACTORY ADDRESSES.json DATA_DIR``: serve one
     node until interrupted (or ``--timeout``); used to start nodes as real processes."""
     import argparse
-    import sys
 
-    ap = argparse.ArgumentParser(prog="python -m faultlab.sim.realnet", description=main.__doc__)
+    from faultlab.errors import ArgumentParser, UserError
+
+    ap = ArgumentParser(prog="python -m faultlab.sim.realnet", description=main.__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name")
     ap.add_argument("factory", help="module:callable that builds the node")
     ap.add_argument("addresses", help="JSON file: {name: path or [host, port]}")
     ap.add_argument("data_dir")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=None)
-    args = ap.parse_args(argv)
     try:
-        raw = json.loads(Path(args.addresses).read_text())
-        addresses = {k: v if isinstance(v, str) else tuple(v) for k, v in raw.items()}
+        args = ap.parse_args(argv)
+        addresses = _addresses(args.addresses)
+        if args.name not in addresses:
+            raise ValueError(f"node {args.name!r} is not in {args.addresses} "
+                             f"(it names {', '.join(sorted(addresses)) or 'nobody'})")
+        if args.timeout is not None and not args.timeout >= 0:
+            raise ValueError(f"--timeout must be a number of seconds >= 0: {args.timeout}")
         factory = _load(args.factory)
-    except (OSError, ValueError, ImportError, AttributeError) as e:
+    except (UserError, ValueError) as e:
         print(f"realnet: error: {e}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        run_node(args.name, factory, addresses, data_dir=args.data_dir, seed=args.seed,
-                 timeout=args.timeout)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_node(args.name, factory, addresses, data_dir=args.data_dir, seed=args.seed,
+                     timeout=args.timeout)
+    except OSError as e:  # a socket or data folder the system refuses
+        print(f"realnet: error: {args.name}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

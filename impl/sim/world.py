@@ -37,7 +37,7 @@ from faultlab.sim.node import ClientNode, Node, SeededRandom, SimContext, node_s
 from faultlab.sim.persister import Persister
 
 __all__ = ["World", "Envelope", "Pending", "CallRecord", "Counters", "CallTimeout", "SimError",
-           "COPY_RULES", "FieldRule"]
+           "StepError", "COPY_RULES", "FieldRule"]
 
 US = 1_000_000
 _MISSING: Any = object()
@@ -46,6 +46,12 @@ _MSG, _TIMER, _NOTICE = 0, 1, 2
 
 class SimError(RuntimeError):
     """A driver asked for something impossible (unknown node, message no longer in flight)."""
+
+
+class StepError(SimError):
+    """A primitive step that does not apply to this World as it is (a message no longer in
+    flight, an unknown node, a clerk already busy), found before the step changes anything
+    or runs any handler."""
 
 
 class CallTimeout(SimError):
@@ -379,7 +385,7 @@ class World:
         self.start()
         env = self.in_flight.pop(msg_id, None)
         if env is None:
-            raise SimError(f"message {msg_id} is not in flight")
+            raise StepError(f"message {msg_id} is not in flight")
         self.now_us += self.profile.step_us
         try:
             self._deliver(env)
@@ -417,7 +423,7 @@ class World:
         """Lose message ``msg_id``."""
         env = self.in_flight.pop(msg_id, None)
         if env is None:
-            raise SimError(f"message {msg_id} is not in flight")
+            raise StepError(f"message {msg_id} is not in flight")
         self._lose(env, "dropped")
         self._record(("drop", msg_id))
 
@@ -425,7 +431,7 @@ class World:
         """Put a second copy of message ``msg_id`` in flight; returns the copy's id."""
         env = self.in_flight.get(msg_id)
         if env is None:
-            raise SimError(f"message {msg_id} is not in flight")
+            raise StepError(f"message {msg_id} is not in flight")
         dup = copy.copy(env)
         dup.id = self._new_id()
         self.in_flight[dup.id] = dup
@@ -440,7 +446,7 @@ class World:
         self.start()
         p = self.pending.pop(pending_id, None)
         if p is None:
-            raise SimError(f"timer {pending_id} is not pending")
+            raise StepError(f"timer {pending_id} is not pending")
         self.now_us += self.profile.step_us
         try:
             self._fire(p)
@@ -467,7 +473,7 @@ class World:
         """Stop ``name``: volatile state, timers and its open clerk call are gone for good."""
         self._known(name)
         if name in self.crashed:
-            raise SimError(f"{name} is already crashed")
+            raise StepError(f"{name} is already crashed")
         self.start()
         self.crashed.add(name)
         ctx = self.contexts.pop(name)
@@ -488,7 +494,7 @@ class World:
         """Start a new incarnation of crashed ``name`` from a copy of its persister."""
         self._known(name)
         if name not in self.crashed:
-            raise SimError(f"{name} is not crashed")
+            raise StepError(f"{name} is not crashed")
         self.crashed.discard(name)
         self.incarnation[name] += 1
         self.persisters[name] = self.persisters[name].copy()
@@ -571,7 +577,7 @@ class World:
         """Switch the network profile for messages sent from now on."""
         if isinstance(profile, str):
             if profile not in PROFILES:
-                raise SimError(f"unknown network profile {profile!r}: one of {sorted(PROFILES)}")
+                raise StepError(f"unknown network profile {profile!r}: one of {sorted(PROFILES)}")
             profile = PROFILES[profile]
         self.profile = profile
         self._record(("set_profile", profile.name))
@@ -581,11 +587,11 @@ class World:
         self.start()
         self._known(client)
         if client not in self.clients:
-            raise SimError(f"{client} is not a clerk")
+            raise StepError(f"{client} is not a clerk")
         if client in self.crashed:
-            raise SimError(f"clerk {client} is crashed")
+            raise StepError(f"clerk {client} is crashed")
         if client in self.open_calls:
-            raise SimError(f"clerk {client} already has a call in progress")
+            raise StepError(f"clerk {client} already has a call in progress")
         self.now_us += self.profile.step_us
         rec = CallRecord(client, input, self.now)
         self.history.append(rec)
@@ -599,7 +605,7 @@ class World:
 
     def _known(self, name: str) -> None:
         if name not in self.factories:
-            raise SimError(f"unknown node {name!r}; nodes are {', '.join(self.factories)}")
+            raise StepError(f"unknown node {name!r}; nodes are {', '.join(self.factories)}")
 
     def apply_step(self, step: Iterable[Any]) -> None:
         """Apply one recorded step (as found in ``steps`` or a replay file)."""
@@ -609,7 +615,7 @@ class World:
         elif op in _STEP_OPS:
             getattr(self, op)(*args)
         else:
-            raise SimError(f"unknown step {op!r}")
+            raise StepError(f"unknown step {op!r}")
 
     # ------------------------------------------------------------------ the seeded driver
 

@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from faultlab.checker.options import seconds, whole
 from faultlab.errors import UserError
 from faultlab.tools.replay import ReplayError, load_replay, replay
 
@@ -34,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and saved as a replay file. Exit 1 when a failure was found.",
     )
     e.add_argument("--seed", type=int, default=None, help="seed (default: random, printed)")
-    e.add_argument("--examples", type=_positive, default=200, help="examples to run (200)")
-    e.add_argument("--steps", type=_positive, default=50, help="steps per example (50)")
+    e.add_argument("--examples", type=whole(1), default=200, help="examples to run (200)")
+    e.add_argument("--steps", type=whole(1), default=50, help="steps per example (50)")
     e.add_argument("--no-shrink", action="store_true",
                    help="keep the counterexample as found, unshrunk")
     e.set_defaults(func=run_explore)
@@ -52,10 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "violation, 0 when none exists within the bounds.",
     )
     b.add_argument("--seed", type=int, default=0, help="seed of the World (0)")
-    b.add_argument("--depth", type=_positive, default=12, help="maximum steps (12)")
-    b.add_argument("--max-states", type=_positive, default=200_000,
+    b.add_argument("--depth", type=whole(1), default=12, help="maximum steps (12)")
+    b.add_argument("--max-states", type=whole(1), default=200_000,
                    help="stop after this many distinct states (200000)")
-    b.add_argument("--time-limit", type=float, default=60.0,
+    b.add_argument("--time-limit", type=seconds(), default=60.0,
                    help="stop after this many seconds (60)")
     b.add_argument("--faults", default="",
                    help="comma-separated fault kinds to branch on: drop, duplicate, crash, "
@@ -78,17 +79,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shrink", action="store_true",
                    help="first shrink the failure to a minimal list of steps (delta debugging), "
                    "write it beside FILE as NAME.min.json, then replay that")
+    p.add_argument("--allow-module", action="append", default=[], metavar="MODULE",
+                   help="also run a machine from MODULE (a replay file may name only "
+                   "faultlab's own machines otherwise; repeat for several)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        record = load_replay(args.file)
+        record = load_replay(args.file, allow_modules=args.allow_module)
         if args.shrink:
             record = _shrink(record, Path(args.file))
         print(f"replaying {record['machine']} seed {record['seed']}: "
               f"{len(record['steps'])} steps")
-        on_step = (lambda i, s: print(f"  {i:4d} {s}")) if args.verbose else None
+        on_step = (lambda i, _s, text: print(f"  {i:4d}. {text}")) if args.verbose else None
         outcome = replay(record, on_step, log_events=bool(args.html))
     except ReplayError as e:
         raise UserError(str(e), code=3) from None
@@ -130,8 +134,6 @@ def run_search(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown fault kind {sorted(unknown)[0]!r}: choose from "
                         f"{', '.join(FAULTS)}")
-    if args.time_limit <= 0:
-        raise UserError(f"--time-limit must be positive: {args.time_limit}")
     print(f"searching {cls.__module__}:{cls.__qualname__}, seed {args.seed}, faults "
           f"{', '.join(sorted(faults)) or 'none'}, up to {args.depth} steps", flush=True)
 
@@ -181,26 +183,21 @@ def _shrink(record: dict, path: Path) -> dict:
     print(f"shrinking {path} ...", flush=True)
     try:
         small = shrink(record)
+    except ReplayError as e:
+        raise UserError(f"{path}: cannot shrink: {e}", code=3) from None
     except ValueError as e:
         raise UserError(f"{path}: cannot shrink: {e}", code=1) from None
     out = path.with_name(path.stem + ".min.json")
-    out.write_text(json.dumps(small, default=repr) + "\n")
+    try:
+        out.write_text(json.dumps(small, default=repr) + "\n")
+    except OSError as e:
+        raise UserError(f"cannot write {out}: {e.strerror}") from None
     print(f"shrunk {small['shrunk_from']} exploration steps to {small['exploration_steps']}: "
           f"{out}")
     for k, text in enumerate(small["described"], 1):
         print(f"  {k:3d}. {text}")
     print("       then heal, restart crashed nodes and settle")
     return small
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
 
 
 def run_explore(args: argparse.Namespace) -> int:
@@ -233,5 +230,5 @@ def run_explore(args: argparse.Namespace) -> int:
     print(f"FAILED: {result.error.splitlines()[0]}")
     print(f"replay file: {result.replay}")
     if not args.no_shrink and result.replay is not None:
-        _shrink(load_replay(result.replay), result.replay)
+        _shrink(load_replay(result.replay, allow_modules=[cls.__module__]), result.replay)
     return 1

@@ -6,7 +6,9 @@ message is an arrow from the moment it was sent to the moment it was delivered (
 ends in a red cross, one still in flight at the end runs off the bottom), timers fire as dots
 on their node's lane, crashes and restarts are bars across it, clerk calls and returns are
 labelled on the clerk's lane, partitions and heals are bands across every lane, and the
-failure, if any, is the red line at the end. Hover over anything to read it in full.
+failure, if any, is the red line at the end, its text wrapped below it. A legend above the
+diagram says what each mark means; labels are elided to fit beside their lane, and hovering
+over anything shows it in full.
 
 The page is one self-contained file (inline SVG, CSS and a few lines of script; no network),
 drawn from the World's event log (``log_events=True``, or ``World.events = []`` before the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,10 @@ __all__ = ["render_diagram", "write_diagram"]
 LANE = 150   # px between node lanes
 ROW = 22     # px per event
 TOP = 60     # px above the first event
+RIGHT = 200  # px right of the last lane, for its call labels
+CALL_CHARS = 26  # a call label beside its lane (11 px text: about 6.5 px a character)
+MSG_CHARS = 22   # a message label between two lanes
+FAIL_LINE = 18   # px per line of the failure's text
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -78,7 +85,7 @@ def render_diagram(world: World, *, title: str = "run", failure: str | None = No
                 c.add("line", {"x1": x[src], "y1": y0, "x2": x[dst], "y2": y, "class": "msg",
                                "marker_end": "url(#arrow)"}, f"{text}\ndelivered {when}")
                 c.add("text", {"x": (x[src] + x[dst]) / 2, "y": (y0 + y) / 2 - 3,
-                               "class": "msg-label"}, text, _short(text.split(":")[0], 28))
+                               "class": "msg-label"}, text, _short(text.split(":")[0], MSG_CHARS))
             else:
                 xm, ym = (x[src] + x[dst]) / 2, (y0 + y) / 2
                 c.add("line", {"x1": x[src], "y1": y0, "x2": xm, "y2": ym, "class": "msg lost"},
@@ -95,9 +102,9 @@ def render_diagram(world: World, *, title: str = "run", failure: str | None = No
             c.add("rect", {"x": x[f[0]] - 30, "y": y - 3, "width": 60, "height": 6,
                            "class": kind}, f"{kind} {f[0]}, {when}")
         elif kind in ("invoke", "return"):
-            text = f"{'call' if kind == 'invoke' else 'returns'} {_short(repr(f[1]), 40)}"
+            text = f"{'call' if kind == 'invoke' else 'returns'} {f[1]!r}"
             c.add("text", {"x": x[f[0]] + 8, "y": y + 4, "class": kind},
-                  f"{f[0]} {text}, {when}", text)
+                  f"{f[0]} {text}, {when}", _short(text, CALL_CHARS))
         elif kind in ("partition", "heal"):
             label = "heal" if kind == "heal" else "partition " + " | ".join(
                 ",".join(g) for g in f[0])
@@ -110,19 +117,23 @@ def render_diagram(world: World, *, title: str = "run", failure: str | None = No
                            "class": "msg in-flight"}, f"{text}\nstill in flight at the end")
             c.add("text", {"x": (3 * x[src] + x[dst]) / 4, "y": (y0 + y_end) / 2,
                            "class": "msg-label"}, text,
-                  _short(text.split(":")[0], 28) + " (in flight)")
+                  _short(text.split(":")[0], MSG_CHARS) + " (in flight)")
+    width = 80 + LANE * (len(names) - 1) + RIGHT
+    lines = textwrap.wrap(failure or "", max(30, (width - 30) // 8))
     if failure:
-        c.add("line", {"x1": 20, "y1": y_end, "x2": 20 + LANE * len(names), "y2": y_end,
+        c.add("line", {"x1": 20, "y1": y_end, "x2": width - 20, "y2": y_end,
                        "class": "failure", "id": "failure-mark"}, failure)
-        c.add("text", {"x": 24, "y": y_end + 18, "class": "failure-text"}, failure,
-              _short(failure, 160))
-    width, height = 80 + LANE * len(names), y_end + 40
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+        for k, line in enumerate(lines):
+            c.add("text", {"x": 24, "y": y_end + FAIL_LINE * (k + 1), "class": "failure-text"},
+                  failure, line)
+    height = y_end + FAIL_LINE * len(lines) + 30
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" id="diagram" width="{width}" '
+           f'height="{height}">'
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/>'
            "</marker></defs>" + "".join(c.parts) + "</svg>")
     summary = {"nodes": names, "events": len(events), "failure": failure}
-    return _PAGE.format(title=html.escape(title), svg=svg,
+    return _PAGE.format(title=html.escape(title), svg=svg, legend=_LEGEND,
                         summary=html.escape(json.dumps(summary)),
                         heading=html.escape(f"{title}: {len(events)} events, "
                                             f"{len(names)} nodes"))
@@ -134,6 +145,27 @@ def write_diagram(world: World, path: str | Path, *, title: str = "run",
     p = Path(path)
     p.write_text(render_diagram(world, title=title, failure=failure), encoding="utf-8")
     return p
+
+
+def _swatch(shape: str) -> str:
+    return f'<svg width="28" height="12">{shape}</svg>'
+
+
+_LEGEND = '<div class="legend">' + "".join(
+    f"<span>{_swatch(shape)}{html.escape(text)}</span>" for shape, text in [
+        ('<line x1="2" y1="6" x2="26" y2="6" class="msg"/>', "message (send to delivery)"),
+        ('<line x1="2" y1="6" x2="18" y2="6" class="msg lost"/>'
+         '<text x="22" y="10" class="lost-mark" font-size="11">✕</text>', "message lost"),
+        ('<line x1="2" y1="6" x2="26" y2="6" class="msg in-flight"/>', "still in flight"),
+        ('<circle cx="14" cy="6" r="4" class="timer"/>', "timer fired"),
+        ('<circle cx="14" cy="6" r="4" class="notice"/>', "sender told a send failed"),
+        ('<rect x="2" y="3" width="24" height="6" class="crash"/>', "crash"),
+        ('<rect x="2" y="3" width="24" height="6" class="start"/>', "start / restart"),
+        ('<rect x="2" y="4" width="24" height="4" class="partition"/>', "partition"),
+        ('<rect x="2" y="4" width="24" height="4" class="heal"/>', "heal"),
+        ('<text x="2" y="10" class="invoke">call</text>', "clerk call / return"),
+        ('<line x1="2" y1="6" x2="26" y2="6" class="failure"/>', "the failure"),
+    ]) + "</div>"
 
 
 _PAGE = """<!doctype html>
@@ -156,10 +188,13 @@ body {{ font: 12px system-ui, sans-serif; margin: 12px; }}
 .band-label {{ font-size: 10px; fill: #808; }}
 .failure {{ stroke: #d00; stroke-width: 3; }} .failure-text {{ fill: #d00; font-weight: bold; }}
 .hl {{ stroke-width: 3 !important; }}
+.legend {{ margin: 4px 0 8px; }} .legend span {{ display: inline-block; margin-right: 14px; white-space: nowrap; }}
+.legend svg {{ vertical-align: middle; margin-right: 4px; }}
 </style></head>
 <body data-summary="{summary}">
 <h3>{heading}</h3>
-<div id="info">hover over a message, timer, crash or call</div>
+{legend}
+<div id="info">hover over a message, timer, crash or call to read it in full</div>
 {svg}
 <script>
 (function () {{
@@ -169,6 +204,12 @@ body {{ font: 12px system-ui, sans-serif; margin: 12px; }}
     el.addEventListener("mouseenter", function () {{ info.textContent = t.textContent; el.classList.add("hl"); }});
     el.addEventListener("mouseleave", function () {{ el.classList.remove("hl"); }});
   }});
+  var svg = document.getElementById("diagram"), box = svg.getBoundingClientRect(), out = 0;
+  svg.querySelectorAll("text").forEach(function (t) {{
+    var b = t.getBoundingClientRect();
+    if (b.left < box.left - 0.5 || b.right > box.right + 0.5 || b.bottom > box.bottom + 0.5) out++;
+  }});
+  document.body.setAttribute("data-cut-off", String(out));  // labels outside the drawing
   document.body.setAttribute("data-rendered", "yes");
 }})();
 </script>

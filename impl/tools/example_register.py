@@ -67,6 +67,8 @@ class ReplicateAck:
 
 
 class Primary(Node):
+    accepts = (Write, ReplicateAck)
+
     def __init__(self, ack_before_replicate: bool = False) -> None:
         self.ack_before_replicate = ack_before_replicate
         self.version = 0
@@ -110,6 +112,8 @@ class Primary(Node):
 
 
 class Backup(Node):
+    accepts = (Replicate, Read)
+
     def __init__(self) -> None:
         self.version = 0
         self.value = ""
@@ -131,6 +135,8 @@ class Backup(Node):
 
 class Clerk(ClientNode):
     """Calls are ``{"op": "write", "value": v}`` (output None) and ``{"op": "read"}``."""
+
+    accepts = (WriteOk, ReadOk)
 
     def __init__(self) -> None:
         self.seq = 0

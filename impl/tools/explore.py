@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 from faultlab.sim.network import RELIABLE
 from faultlab.sim.world import World
+from faultlab.tools.replay_schema import REPLAY_FORMAT
 from hypothesis import Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -64,7 +65,6 @@ FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
 SETTLE = "settle"  # the mark a teardown leaves in the World's steps
-REPLAY_FORMAT = 1
 
 
 def replay_dir() -> Path:
@@ -245,7 +245,10 @@ class WorldMachine(RuleBasedStateMachine):
                        f"replay with: faultlab replay {path} (add --shrink to minimize it)")
             raise
 
-    def write_replay(self, error: BaseException) -> Path:
+    def write_replay(self, error: BaseException, *, found_by: str = "") -> Path:
+        """Save the failure as ``<Machine>.json`` in :func:`replay_dir`, or
+        ``<Machine>.<found_by>.json`` (the search's, so it never overwrites an
+        exploration's counterexample)."""
         cls = type(self)
         record = {
             "faultlab_replay": REPLAY_FORMAT,
@@ -257,7 +260,7 @@ class WorldMachine(RuleBasedStateMachine):
         }
         folder = replay_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{cls.__name__}.json"
+        path = folder / f"{cls.__name__}{'.' + found_by if found_by else ''}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, default=repr) + "\n")
         tmp.replace(path)

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from faultlab.sim.world import World
-from faultlab.tools.explore import REPLAY_FORMAT, WorldMachine
+from faultlab.sim.world import StepError, World
+from faultlab.tools.explore import WorldMachine
+from faultlab.tools.replay_schema import SchemaError, validate
 
-__all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay", "machine_class"]
+__all__ = ["ReplayError", "ReplayOutcome", "load_replay", "replay", "machine_class",
+           "registered_machine"]
 
 
 class ReplayError(Exception):
-    """The replay file is missing, malformed, or names a machine that cannot be loaded."""
+    """The replay file is missing, malformed, names a machine that is not allowed or cannot
+    be loaded, or holds a step that does not apply."""
 
 
 @dataclass
@@ -39,20 +42,47 @@ class ReplayOutcome:
         return self.error is not None and self.error == self.recorded_error
 
 
-def load_replay(path: str | Path) -> dict:
+def load_replay(path: str | Path, *, allow_modules: Collection[str] = ()) -> dict:
+    """The checked record of a replay file: the schema of :mod:`faultlab.tools.replay_schema`,
+    and a machine from faultlab's registry or from one of ``allow_modules`` (a file never
+    chooses what is imported). ReplayError, naming the file and the field, otherwise."""
     p = Path(path)
     try:
-        record = json.loads(p.read_text())
+        record = json.loads(p.read_bytes())
     except FileNotFoundError:
         raise ReplayError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except IsADirectoryError:
+        raise ReplayError(f"{p}: is a folder, not a replay file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise ReplayError(f"{p}: not a replay file ({e})") from None
-    if not isinstance(record, dict) or record.get("faultlab_replay") != REPLAY_FORMAT:
-        raise ReplayError(f"{p}: not a faultlab replay file (format {REPLAY_FORMAT})")
-    for key in ("machine", "seed", "steps"):
-        if key not in record:
-            raise ReplayError(f"{p}: missing field {key!r}")
+    except RecursionError:
+        raise ReplayError(f"{p}: not a replay file (JSON nested too deeply)") from None
+    try:
+        validate(record)
+    except SchemaError as e:
+        raise ReplayError(f"{p}: {e}") from None
+    try:
+        record["machine"] = registered_machine(record["machine"], allow_modules)
+    except ReplayError as e:
+        raise ReplayError(f"{p}: field 'machine': {e}") from None
     return record
+
+
+def registered_machine(name: str, allow_modules: Collection[str] = ()) -> str:
+    """The ``module:Class`` of a machine a replay file names: a registry name or spec, or a
+    class in one of ``allow_modules``."""
+    from faultlab.tools.machines import MACHINES
+
+    if name in MACHINES:
+        return MACHINES[name][0]
+    if any(spec == name for spec, _ in MACHINES.values()):
+        return name
+    module = name.partition(":")[0]
+    if module in allow_modules:
+        return name
+    raise ReplayError(f"{name!r} is not one of faultlab's machines ('faultlab explore --help' "
+                      f"lists them); to replay a machine of your own, pass --allow-module "
+                      f"{module}")
 
 
 def machine_class(spec: str) -> type[WorldMachine]:
@@ -70,10 +100,14 @@ def machine_class(spec: str) -> type[WorldMachine]:
     return obj
 
 
-def replay(record: dict, on_step: Callable[[int, list], None] | None = None, *,
+def replay(record: dict, on_step: Callable[[int, list, str], None] | None = None, *,
            log_events: bool = False) -> ReplayOutcome:
     """Apply the recorded steps, checking invariants after each and end checks at the end.
-    ``log_events`` keeps the World's event log of the replayed steps (for a diagram)."""
+    ``on_step(number, step, text)`` hears of each step applied, ``text`` saying it in words
+    (``deliver Write c0 -> primary: ...``). ``log_events`` keeps the World's event log of the
+    replayed steps (for a diagram). A step that does not apply is a ReplayError."""
+    from faultlab.tools.shrink import describe_step
+
     cls = machine_class(record["machine"])
     machine = cls()
     machine.seed = record["seed"]
@@ -88,13 +122,20 @@ def replay(record: dict, on_step: Callable[[int, list], None] | None = None, *,
     try:
         machine.check_safety()
         for step in steps:
+            text = describe_step(machine.world, step) if on_step is not None else ""
             machine.world.apply_step(step)
             applied += 1
             if on_step is not None:
-                on_step(applied, step)
+                on_step(applied, step, text)
             machine.check_safety()
         ending = True
         machine.final_checks()
+    except StepError as e:
+        if not ending:
+            raise ReplayError(f"step {applied + 1} {steps[applied]} does not apply: {e} (the "
+                              "steps were not recorded on this machine and seed, or the "
+                              "system changed since)") from None
+        error = f"{type(e).__name__}: {e}"
     except Exception as e:  # the failure under replay, reported rather than raised
         error = f"{type(e).__name__}: {e}"
     return ReplayOutcome(applied, len(steps), error, record.get("error", ""),

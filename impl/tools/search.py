@@ -136,7 +136,7 @@ def search(
     def violation(e: Exception) -> SearchResult:
         result.error = f"{type(e).__name__}: {e}"
         result.steps = list(probe.world.steps or [])
-        result.replay = probe.write_replay(e) if save else None
+        result.replay = probe.write_replay(e, found_by="search") if save else None
         result.elapsed = time.perf_counter() - started
         return result
 

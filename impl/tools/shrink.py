@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from faultlab.sim import codec
-from faultlab.sim.world import SimError, World
+from faultlab.sim.world import SimError, StepError, World
 from faultlab.tools.explore import SETTLE, WorldMachine
-from faultlab.tools.replay import machine_class
+from faultlab.tools.replay import ReplayError, machine_class
 
 __all__ = ["shrink", "failure_signature"]
 
@@ -125,17 +125,23 @@ def _ddmin(items: list, fails: Callable[[list], bool]) -> list:
 
 
 def shrink(record: dict, *, max_runs: int = 2000) -> dict:
-    """A replay record whose steps are a minimal subset that fails the same way."""
+    """A replay record whose steps are a minimal subset that fails the same way.
+    ReplayError when the record has no recorded error or a step that does not apply;
+    ValueError when its steps do not fail that way."""
+    if not record.get("error"):
+        raise ReplayError("no recorded failure (field 'error') to shrink towards")
     cls = machine_class(record["machine"])
     target = failure_signature(record["error"])
     world = cls.build_world(record["seed"])
     keys: list[Key] = []
-    for step in record["steps"]:
+    for i, step in enumerate(record["steps"], 1):
         if list(step) == ["mark", SETTLE]:
             break
-        keys.append(_key(world, step))
         try:
+            keys.append(_key(world, step))
             world.apply_step(step)
+        except (StepError, KeyError) as e:  # KeyError: an id that names nothing in flight
+            raise ReplayError(f"step {i} {step} does not apply: {e}") from None
         except SimError:
             raise
         except Exception:  # the failure itself (a monitor observing the World raised)
@@ -163,9 +169,18 @@ def describe_steps(cls: type[WorldMachine], seed: int, steps: Sequence[Any]) -> 
     world = cls.build_world(seed)
     texts = []
     for step in steps:
-        texts.append(describe(_key(world, step)))
+        texts.append(describe_step(world, step))
         world.apply_step(step)
     return texts
+
+
+def describe_step(world: World, step: Sequence[Any]) -> str:
+    """A step about to be applied to ``world``, in words (the raw step when it does not
+    apply: its id names nothing)."""
+    try:
+        return describe(_key(world, step))
+    except (KeyError, IndexError, TypeError):
+        return " ".join(map(str, step))
 
 
 def describe(key: Key) -> str:

@@ -88,10 +88,10 @@ def test_missing_and_malformed_files(tmp_path, capsys):
     assert "x.jsonl:2:" in err and "Traceback" not in err
 
 
-def test_usage_error_is_exit_3(capsys):
-    with pytest.raises(SystemExit) as e:
-        cli.main(["--no-such-flag", "f"])
-    assert e.value.code == 3
+def test_usage_error_is_exit_3_and_one_line(capsys):
+    assert cli.main(["--no-such-flag", "f"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --no-such-flag" in err
 
 
 def test_register_adds_check_subcommand(files):
@@ -135,9 +135,9 @@ def test_independent_edn_history(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_verbose_names_the_failed_group(tmp_path, capsys, corpus):
+def test_verbose_names_the_failed_group(tmp_path, capsys, kv_corpus):
     # kv c50-bad without partitioning: decided by rule 8 (independent groups)
-    assert cli.main([str(corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
+    assert cli.main([str(kv_corpus / "kv" / "c50-bad.txt"), "--no-partition", "-v"]) == 1
     out = capsys.readouterr().out
     assert "independent groups" in out and "fail even with every other operation open" in out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from faultlab.checker.errors import HistoryFormatError
@@ -260,12 +261,36 @@ SAMPLES = {
 
 
 def _read_all(data) -> None:
+    """Every reader gives operations or its own error, each within a second."""
     for fmt in ("auto", "jsonl", "porcupine-kv", "jepsen-etcd", "edn"):
+        if isinstance(data, io.BytesIO):
+            data.seek(0)
+        start = time.perf_counter()
         try:
             loaded = load_history(data, fmt)
         except HistoryFormatError:
             continue
+        finally:
+            assert time.perf_counter() - start < 1.0, fmt
         assert isinstance(loaded.ops, list)
+
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize("lines", [
+    ['{"faultlab_history": 1, "x": ' + DEEP + "}"],
+    ['{"faultlab_history": 1}', '{"client": 1, "input": ' + DEEP + ', "output": null, '
+     '"call": 1, "return": 2}'],
+    ["[{:process 0, :type :invoke, :f :write, :value " + DEEP + "}]"],
+    ["{:process 0, :type :invoke, :f :write, :value " + "{:a " * 20_000 + "}" * 20_000 + "}"],
+    ['{"faultlab_history": 1}', '{"client": 1, "input": {"op": "write", "value": '
+     + "9" * 100_000 + '}, "output": null, "call": 1, "return": 2}'],
+    ["INFO jepsen.util - 1 :invoke :write " + "9" * 100_000],
+])
+def test_deep_or_huge_values_are_format_errors_for_every_reader(lines):
+    _read_all(lines)
+    _read_all(io.BytesIO("\n".join(lines).encode()))
 
 
 @settings(max_examples=max(200, settings.default.max_examples))

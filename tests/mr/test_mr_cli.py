@@ -122,12 +122,14 @@ def test_failing_app_fails_the_job_and_removes_its_files(tmp_path: Path,
     assert not out.exists()
 
 
-def test_worker_without_a_coordinator_gives_up(tmp_path: Path) -> None:
+def test_worker_without_a_coordinator_gives_up_and_says_so(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "faultlab.mr.cli", "worker", "wc",
                           "--dir", str(tmp_path), "--give-up", "1"], env=ENV,
                          capture_output=True, text=True, timeout=60)
     shutil.rmtree(socket_dir(tmp_path), ignore_errors=True)
-    assert res.returncode == 0 and res.stderr == ""
+    assert res.returncode == 1
+    assert res.stderr == (f"faultlab: error: no coordinator answered on {tmp_path} within 1s "
+                          "(start 'faultlab mr coordinator FILES... --dir DIR' first)\n")
 
 
 def test_simulate_is_deterministic_and_exact(tmp_path: Path, books: list[str]) -> None:

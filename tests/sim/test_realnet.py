@@ -85,25 +85,30 @@ def test_corrupt_persister_file_is_reported(tmp_path):
         FilePersister(tmp_path)
 
 
+def send_when_listening(path: str, *chunks: bytes) -> None:
+    """Connect to a UNIX socket once its node listens, and write each chunk on a connection
+    of its own."""
+    for chunk in chunks:
+        for _ in range(100):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(path)
+                break
+            except OSError:
+                s.close()
+                time.sleep(0.02)
+        s.sendall(chunk)
+        s.close()
+
+
 def test_node_reports_unreachable_peer_and_ignores_bad_frames(tmp_path):
+    from faultlab.tools.example_register import Replicate
+
     addresses = {"backup": str(tmp_path / "b.sock"), "primary": str(tmp_path / "nobody.sock")}
 
     def poke() -> None:  # a garbage frame, then a good Replicate from "primary"
-        for _ in range(100):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(addresses["backup"])
-                break
-            except OSError:
-                time.sleep(0.02)
-        s.sendall(b"\x00\x00\x00\x03\x7f\x7f\x7f")
-        s.close()
-        from faultlab.tools.example_register import Replicate
-
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(addresses["backup"])
-        s.sendall(frame("primary", Replicate(1, "x")))
-        s.close()
+        send_when_listening(addresses["backup"], b"\x00\x00\x00\x03\x7f\x7f\x7f",
+                            frame("primary", Replicate(1, "x")))
 
     import threading
 
@@ -115,4 +120,48 @@ def test_node_reports_unreachable_peer_and_ignores_bad_frames(tmp_path):
     assert node.value == "x"
     assert codec.decode(FilePersister(tmp_path / "d", "backup").read_state()) == (1, "x")
     events = (tmp_path / "d" / "backup.events.jsonl").read_text()
-    assert "bad-connection" in events
+    assert "drop-frame" in events
+
+
+def test_a_send_to_a_name_outside_the_address_book_is_logged_not_raised(tmp_path):
+    """A Write naming a client the address book does not know: the primary's WriteOk to it
+    is logged as a send to an unknown node, and the primary keeps serving."""
+    from faultlab.tools.example_register import Primary, Write
+
+    addresses = {"primary": str(tmp_path / "p.sock"), "backup": str(tmp_path / "b.sock"),
+                 "c0": str(tmp_path / "c0.sock")}
+
+    def poke() -> None:
+        writes = frame("c0", Write("ghost", 1, "x")) + frame("c0", Write("ghost", 2, "y"))
+        send_when_listening(addresses["primary"], writes)
+
+    import threading
+
+    t = threading.Thread(target=poke)
+    t.start()
+    node = run_node("primary", lambda: Primary(ack_before_replicate=True), addresses,
+                    data_dir=tmp_path / "d", until=lambda n: n.version == 2, timeout=10)
+    t.join()
+    assert node.version == 2  # both writes taken: the first unknown name stopped nothing
+    events = [json.loads(line) for line in
+              (tmp_path / "d" / "primary.events.jsonl").read_text().splitlines()]
+    assert [e["dst"] for e in events if e["event"] == "send-unknown-node"] == ["ghost", "ghost"]
+
+
+def test_a_handler_that_raises_still_stops_the_node(tmp_path):
+    """Malformed input is dropped, but a bug in a handler stays visible: run_node raises it."""
+    from faultlab.tools.example_register import Replicate
+
+    class Broken(Backup):
+        def on_message(self, src, msg):
+            raise RuntimeError(f"seeded bug on {type(msg).__name__}")
+
+    addresses = {"backup": str(tmp_path / "b.sock"), "primary": str(tmp_path / "p.sock")}
+    import threading
+
+    t = threading.Thread(target=send_when_listening,
+                         args=(addresses["backup"], frame("primary", Replicate(1, "x"))))
+    t.start()
+    with pytest.raises(RuntimeError, match="seeded bug on Replicate"):
+        run_node("backup", Broken, addresses, data_dir=tmp_path / "d", timeout=10)
+    t.join()
