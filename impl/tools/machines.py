@@ -44,4 +44,16 @@ MACHINES: dict[str, tuple[str, str]] = {
                                 "seeded bug: a conflicting suffix is not truncated"),
     "raft-bug-apply-beyond-commit": ("faultlab.raft.machine:ApplyBeyondCommit",
                                      "seeded bug: entries applied beyond commitIndex"),
+    "kv-raft": ("faultlab.kv.machine:KVRaftMachine",
+                "key/value service on Raft, 3 servers, 3 clerks: replicas agree, "
+                "linearizable, acknowledged appends kept"),
+    "kv-paxos": ("faultlab.kv.machine:KVPaxosMachine", "the same on the Paxos log"),
+    "kv-bug-no-dedup": ("faultlab.kv.machine:KVNoDuplicateDetectionMachine",
+                        "seeded bug: a retried write is applied again"),
+    "kv-bug-local-get": ("faultlab.kv.machine:KVLocalGetMachine",
+                         "seeded bug: a Get answered from local state, without the log"),
+    "kv-bug-snapshot-without-dups": ("faultlab.kv.machine:KVSnapshotWithoutDuplicatesMachine",
+                                     "seeded bug: the snapshot leaves out the duplicate table"),
+    "kv-bug-reply-for-any-command": ("faultlab.kv.machine:KVReplyForAnyCommandMachine",
+                                     "seeded bug: a lost proposal is answered as the clerk's"),
 }
