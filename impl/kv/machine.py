@@ -14,8 +14,10 @@ value of its key.
   coarse.
 * :class:`KVMachine`: a :class:`~faultlab.tools.explore.WorldMachine` on the ADVERSARIAL
   profile, where Hypothesis picks every step: deliver, drop or duplicate any message, fire
-  any timer, crash, restart, partition the servers, start calls, or let the system run
-  undisturbed for a while. After every step, a replica that has applied i commands must
+  any timer, crash, restart or reboot a server, partition the servers, cut the leader off
+  with one clerk, start calls, or let the system run undisturbed for a while. Its clerks
+  wait a second before trying another server, so answers from a deposed leader still
+  reach them. After every step, a replica that has applied i commands must
   hold the state (store and duplicate table) any replica held at i: the service's State
   Machine Safety. Its failures are replay files that ``faultlab replay`` re-executes and
   shrinks. ``faultlab explore`` knows it as ``kv-raft`` and ``kv-paxos``, and the
@@ -57,7 +59,8 @@ __all__ = ["SERVERS", "CLERKS", "KEYS", "FAULT", "SCHEDULE", "run_schedule",
 SERVERS = server_names(3)
 CLERKS = 3
 KEYS = ("a", "b")
-MAXRAFTSTATE = 120
+MAXRAFTSTATE = 300          # the schedules' servers snapshot every few commands
+MACHINE_MAXRAFTSTATE = 120  # the machine's, every two or three: examples are short
 LINEARIZABILITY_TIMEOUT = 10.0
 
 
@@ -154,7 +157,7 @@ class KVMachine(CallAll, WorldMachine):
         server takes proposals (the seeded scheduler runs the election; only the steps after
         it are Hypothesis's, so examples start deep enough to write)."""
         world = build(seed, 3, engine=cls.engine, profile=ADVERSARIAL,
-                      maxraftstate=MAXRAFTSTATE, server=cls.server)
+                      maxraftstate=MACHINE_MAXRAFTSTATE, server=cls.server)
         for i in range(CLERKS):
             add_clerk(world, f"c{i}", SERVERS, partial(Clerk, retry=cls.clerk_retry))
         world.attach("kv_states", {})  # applied index -> (first server seen there, digest)

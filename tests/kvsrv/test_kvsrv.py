@@ -1,5 +1,8 @@
 """Lab 2 (6.5840, spring 2025: ``src/kvsrv1/kvsrv_test.go`` with the ``kvtest1`` helpers):
 the single key/value server with versioned Puts, on the simulated network in virtual time.
+The Go tests were read (not copied) in students' copies of the course's 6.5840-golabs-2025
+repository (``src/kvsrv1/kvsrv_test.go``, ``src/kvtest1/kvtest.go``, ``src/kvsrv1/lock/
+lock_test.go``, ``src/models1/kv.go``), and the lab's 2025 page.
 
 Ported: TestReliablePut, TestPutConcurrentReliable, TestMemPutManyClientsReliable,
 TestUnreliableNet, with their constants and assertions. Added beside them: the concurrent
