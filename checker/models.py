@@ -39,6 +39,8 @@ __all__ = [
     "Queue",
     "Register",
     "SetModel",
+    "VersionedKV",
+    "VersionedRegister",
     "get_model",
     "overridden_hint",
 ]
@@ -453,6 +455,118 @@ class Independent(Model):
                                for k, s in state) + "}"
 
 
+VERSIONED_OK, ERR_VERSION, ERR_NO_KEY, ERR_MAYBE = "OK", "ErrVersion", "ErrNoKey", "ErrMaybe"
+
+
+class VersionedRegister(Model):
+    """One key of the 2025 labs' versioned store (6.5840 kvsrv): a value and a version, the
+    number of writes so far (0: the key does not exist, and its value is "").
+
+    * ``{"op": "get"}`` returns ``(value, version, "OK")``, or ``(_, _, "ErrNoKey")`` for a
+      missing key (a list is accepted too, as JSON gives it);
+    * ``{"op": "put", "value": v, "version": n}`` writes ``v`` and bumps the version when
+      ``n`` is the current version, returning ``"OK"``; otherwise it changes nothing and
+      returns ``"ErrNoKey"`` (missing key, ``n`` > 0) or ``"ErrVersion"``.
+
+    ``"ErrMaybe"`` is a clerk's answer after its retried Put met ErrVersion: the first try
+    may have applied, or another write got in first. Either way the Put was executed inside
+    its interval (the retry reached the server), so at its linearization point it took
+    effect exactly when the version matched: the step applies it then and changes nothing
+    otherwise (as the course's own Porcupine model does). Which of the two happened is the
+    search's choice of point, so both "had taken effect" and "had not" are accepted, and a
+    history that needs an ErrMaybe Put to have taken effect where it could not is refused.
+    An open Put (never returned, ``UNKNOWN``) is the same, and may also never take effect.
+    """
+
+    name = "versioned-register"
+
+    def init(self) -> Any:
+        return ("", 0)
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        value, version = state
+        op = input["op"]
+        if op == "get":
+            if output is UNKNOWN:
+                return True, state
+            got = _versioned_get(output)
+            if got is None:
+                return False, state
+            if version == 0:
+                return got[2] == ERR_NO_KEY, state
+            return got == (value, version, VERSIONED_OK), state
+        if op == "put":
+            wanted = input["version"]
+            if wanted == version:
+                return _write_output(output, VERSIONED_OK), (input["value"], version + 1)
+            refused = ERR_NO_KEY if version == 0 and wanted > 0 else ERR_VERSION
+            return _write_output(output, refused), state
+        return False, state
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        op = input.get("op")
+        return op == "get" or (op == "put" and output in (ERR_VERSION, ERR_NO_KEY))
+
+    def may_become(self, state: Any, input: Any, output: Any) -> bool:
+        """Versions only grow, and a version has one value: a read of version n can still
+        succeed while the key is below n, and at n only if it holds the value read."""
+        version = state[1]
+        if input.get("op") == "put":  # a refused Put: ErrVersion can come back whenever the
+            return output != ERR_NO_KEY or version == 0  # key exists, ErrNoKey only before
+        got = _versioned_get(output)
+        if got is None:
+            return True
+        if got[2] == ERR_NO_KEY:
+            return version == 0
+        return version < got[1] or (state == got[:2] and got[2] == VERSIONED_OK)
+
+    def understands(self, input: Any) -> bool:
+        return _has(input, get=(), put=("value", "version")) and (
+            input["op"] == "get" or type(input["version"]) is int)
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        return _describe_versioned(input, output, ())
+
+    def describe_state(self, state: Any) -> str:
+        return "absent" if state[1] == 0 else f"({_show(state[0])}, v{state[1]})"
+
+
+def _describe_versioned(input: Any, output: Any, key: tuple) -> str:
+    """``get(k) -> ("v", v3)``, ``put(k, "v", v2) -> "OK"`` (``key``: () or (k,))."""
+    if input["op"] == "get":
+        got = None if output is UNKNOWN else _versioned_get(output)
+        shown = "?" if got is None else (
+            got[2] if got[2] != VERSIONED_OK else f"({_show(got[0])}, v{got[1]})")
+        return f"get({', '.join(map(_show, key))}) -> {shown}"
+    args = [*map(_show, key), _show(input["value"]), f"v{input['version']}"]
+    return f"put({', '.join(args)}) -> {'?' if output is UNKNOWN else _show(output)}"
+
+
+def _versioned_get(output: Any) -> tuple[Any, Any, Any] | None:
+    """A versioned Get's output as a (value, version, error) tuple; None when malformed."""
+    if isinstance(output, list | tuple) and len(output) == 3:
+        return tuple(output)  # type: ignore[return-value]
+    return None
+
+
+def _write_output(output: Any, definite: str) -> bool:
+    """A versioned Put may answer its definite error code, ErrMaybe, or nothing (open)."""
+    return output is UNKNOWN or output == definite or output == ERR_MAYBE
+
+
+class VersionedKV(Independent):
+    """The versioned key/value store of the 2025 labs: a :class:`VersionedRegister` per key,
+    inputs ``{"op": "get", "key": k}`` and ``{"op": "put", "key": k, "value": v,
+    "version": n}``; split per key."""
+
+    def __init__(self) -> None:
+        super().__init__(VersionedRegister())
+        self.name = "versioned-kv"
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        return _describe_versioned(input, output, (input["key"],))
+
+
 #: Built-in models by name; each entry builds a fresh instance.
 MODELS: dict[str, Callable[[], Model]] = {
     "register": Register,
@@ -461,6 +575,7 @@ MODELS: dict[str, Callable[[], Model]] = {
     "set": SetModel,
     "queue": Queue,
     "mutex": Mutex,
+    "versioned-kv": VersionedKV,
 }
 MODELS.update({f"independent-{name}": partial(Independent, name)
                for name in ("register", "cas-register", "set", "queue", "mutex")})

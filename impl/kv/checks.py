@@ -22,20 +22,22 @@ LINEARIZABILITY_TIMEOUT = 1.0   # the labs' linearizabilityCheckTimeout
 
 
 def audit(world: World, clerks: Iterable[str] | None = None,
-          timeout: float = LINEARIZABILITY_TIMEOUT) -> CheckResult:
-    """Check the calls of ``clerks`` (default: every clerk) against the kv model."""
+          timeout: float = LINEARIZABILITY_TIMEOUT, model: str = "kv") -> CheckResult:
+    """Check the calls of ``clerks`` (default: every clerk) against ``model`` (the kv
+    model; the single server of :mod:`faultlab.kvsrv` is checked with ``versioned-kv``)."""
     ops = operations(world)
     if clerks is not None:
         names = sorted(world.clients)
         keep = {names.index(c) for c in clerks}
         ops = [op for op in ops if op.client in keep]
-    return check(ops, "kv", timeout=timeout)
+    return check(ops, model, timeout=timeout)
 
 
 def require_linearizable(world: World, where: str, clerks: Iterable[str] | None = None,
-                         timeout: float = LINEARIZABILITY_TIMEOUT) -> CheckResult:
+                         timeout: float = LINEARIZABILITY_TIMEOUT,
+                         model: str = "kv") -> CheckResult:
     """:func:`audit`, raising AssertionError (with ``where``: test and seed) unless OK."""
-    result = audit(world, clerks, timeout)
+    result = audit(world, clerks, timeout, model)
     n = sum(1 for r in world.history if clerks is None or r.client in set(clerks))
     if result.verdict is Verdict.ILLEGAL:
         raise AssertionError(f"history of {n} calls is not linearizable{where}")

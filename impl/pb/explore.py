@@ -43,7 +43,7 @@ from faultlab.pb.common import OK, VIEWSERVICE, PBReply, View, VSPing
 from faultlab.pb.server import PBServer
 from faultlab.sim.network import ADVERSARIAL
 from faultlab.sim.world import CallTimeout, Envelope, World
-from faultlab.tools.explore import WorldMachine, pick
+from faultlab.tools.explore import CallAll, WorldMachine, pick
 from faultlab.tools.history import operations
 from hypothesis import event
 from hypothesis import strategies as st
@@ -155,7 +155,7 @@ def _initialised(world: World, depth: int) -> bool:
     return bool(v.primary and v.backup and vs.acked)  # type: ignore[attr-defined]
 
 
-class PBMachine(WorldMachine):
+class PBMachine(CallAll, WorldMachine):
     """The correct service under attack: no violation may ever appear."""
 
     bugs: ClassVar[Bugs] = Bugs()
@@ -166,9 +166,7 @@ class PBMachine(WorldMachine):
         world = build(seed, servers=3, clerks=3, profile=ADVERSARIAL, bugs=cls.bugs)
         depth = (2, 0, 1, 2)[seed % 4]
         if depth:
-            world.run_until(lambda: _initialised(world, depth), 10.0)
-        if world.steps is not None:
-            world.steps.clear()  # replays start from here: build_world is deterministic
+            cls.warm_up(world, lambda: _initialised(world, depth), 10.0)
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -261,14 +259,6 @@ class PBMachine(WorldMachine):
         name = pick(self._pb_servers(), i)
         self._guard(lambda: (self.world.block(name, VIEWSERVICE),
                              self.world.block(VIEWSERVICE, name)))
-
-    @precondition(lambda self: any(c not in self.world.open_calls for c in self.world.clients))
-    @rule(data=st.data())
-    def call_all(self, data: st.DataObject) -> None:
-        """Start a call on every idle clerk at once."""
-        for client in sorted(c for c in self.world.clients if c not in self.world.open_calls):
-            value = data.draw(self.call_input(), label="input")
-            self._guard(lambda client=client, value=value: self.world.invoke(client, value))
 
     @precondition(lambda self: any(p.node == VIEWSERVICE for p in self.world.pending.values()))
     @rule()

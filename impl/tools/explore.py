@@ -53,7 +53,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-__all__ = ["WorldMachine", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
+__all__ = ["WorldMachine", "CallAll", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
            "NO_EXPLAIN", "pick"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
@@ -115,6 +115,16 @@ class WorldMachine(RuleBasedStateMachine):
         """Nodes the machine may crash now (default: every server that is up). Override to
         spare a node the system assumes never fails, or to bound how many are down."""
         return [n for n in self.world.servers if n not in self.world.crashed]
+
+    @staticmethod
+    def warm_up(world: World, ready: Callable[[], bool], timeout: float) -> World:
+        """For ``build_world``: run the seeded scheduler until ``ready()`` (at most
+        ``timeout`` virtual seconds), then forget those steps, so examples and replays start
+        from there (``build_world`` is deterministic, so a replay gets there too)."""
+        world.run_until(ready, timeout)
+        if world.steps is not None:
+            world.steps.clear()
+        return world
 
     def search_workload(self) -> dict[str, list]:
         """For bounded exhaustive search (:mod:`faultlab.tools.search`): each clerk's calls, made
@@ -214,6 +224,12 @@ class WorldMachine(RuleBasedStateMachine):
 
     def settle_and_check(self) -> None:
         """Heal, restart, go reliable, run until settled, then the end checks."""
+        self.settle()
+        self.final_checks()
+
+    def settle(self) -> None:
+        """Mark where the teardown begins; heal, restart, go reliable, run until settled
+        (within ``settle_timeout``), checking safety after every step."""
         w = self.world
         w.mark(SETTLE)
         if w.blocked or w.deaf:
@@ -222,7 +238,6 @@ class WorldMachine(RuleBasedStateMachine):
             w.restart(name)
         w.set_profile(RELIABLE)
         w.run_until(self._settled_and_safe, self.settle_timeout)
-        self.final_checks()
 
     def _settled_and_safe(self) -> bool:
         self.check_safety()
@@ -265,6 +280,21 @@ class WorldMachine(RuleBasedStateMachine):
         tmp.write_text(json.dumps(record, default=repr) + "\n")
         tmp.replace(path)
         return path
+
+
+class CallAll:
+    """A rule for a :class:`WorldMachine`: start a call on every idle clerk at once (the
+    labs' concurrent clients), each input drawn from ``call_input``."""
+
+    world: World
+
+    @precondition(lambda self: any(c not in self.world.open_calls for c in self.world.clients))
+    @rule(data=st.data())
+    def call_all(self, data: st.DataObject) -> None:
+        for client in sorted(c for c in self.world.clients if c not in self.world.open_calls):
+            value = data.draw(self.call_input(), label="input")  # type: ignore[attr-defined]
+            self._guard(  # type: ignore[attr-defined]
+                lambda client=client, value=value: self.world.invoke(client, value))
 
 
 # ---------------------------------------------------------------------- running an exploration

@@ -46,14 +46,16 @@ MACHINES: dict[str, tuple[str, str]] = {
                                      "seeded bug: entries applied beyond commitIndex"),
     "shard": ("faultlab.shard.machine:ShardMachine",
               "sharded KV, controller and 2 groups on Raft, with joins, leaves and moves"),
-    "shard-bug-serve-before-arrival": ("faultlab.shard.machine:ServeBeforeArrivalMachine",
-                                       "seeded bug: a shard served before its data arrived"),
-    "shard-bug-migrate-without-dups": (
-        "faultlab.shard.machine:MigrateWithoutDuplicatesMachine",
-        "seeded bug: a shard moves without its duplicate table"),
-    "shard-bug-skip-configs": ("faultlab.shard.machine:SkipConfigurationsMachine",
-                               "seeded bug: a group jumps to the latest configuration"),
-    "shard-bug-replica-rebalance": (
-        "faultlab.shard.machine:ReplicaDependentRebalanceMachine",
-        "seeded bug: the controller's replicas rebalance differently"),
+    "kv-raft": ("faultlab.kv.machine:KVRaftMachine",
+                "key/value service on Raft, 3 servers, 3 clerks: replicas agree, "
+                "linearizable, acknowledged appends kept"),
+    "kv-paxos": ("faultlab.kv.machine:KVPaxosMachine", "the same on the Paxos log"),
+    "kv-bug-no-dedup": ("faultlab.kv.machine:KVNoDuplicateDetectionMachine",
+                        "seeded bug: a retried write is applied again"),
+    "kv-bug-local-get": ("faultlab.kv.machine:KVLocalGetMachine",
+                         "seeded bug: a Get answered from local state, without the log"),
+    "kv-bug-snapshot-without-dups": ("faultlab.kv.machine:KVSnapshotWithoutDuplicatesMachine",
+                                     "seeded bug: the snapshot leaves out the duplicate table"),
+    "kv-bug-reply-for-any-command": ("faultlab.kv.machine:KVReplyForAnyCommandMachine",
+                                     "seeded bug: a lost proposal is answered as the clerk's"),
 }

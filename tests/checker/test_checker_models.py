@@ -29,7 +29,8 @@ from faultlab.checker.models import (
 
 def test_registry_names():
     base = {"register", "cas-register", "set", "queue", "mutex"}
-    assert set(MODELS) == base | {"kv"} | {f"independent-{name}" for name in base}
+    assert set(MODELS) == base | {"kv", "versioned-kv"} | {f"independent-{name}"
+                                                          for name in base}
     for name in MODELS:
         m = get_model(name)
         assert isinstance(m, Model) and m.name == name

@@ -11,7 +11,7 @@ import faultlab
 import faultlab.checker
 import faultlab.sim
 
-LABS = ("mr", "pb", "paxos", "raft", "kv", "shard")
+LABS = ("mr", "pb", "paxos", "raft", "kv", "kvsrv", "shard")
 
 
 def _modules(package: object) -> Iterator[tuple[str, Path]]:
