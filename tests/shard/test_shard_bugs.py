@@ -25,8 +25,10 @@ def caught(monkeypatch, tester: type, bug: type, test, request, engine: str) -> 
 @ENGINES
 def test_serving_before_the_data_arrived_is_caught(monkeypatch, request, engine):
     message = caught(monkeypatch, ShardTester, bugs.ServeBeforeArrival,
-                     kv4b.test_join_leave_4b, request, engine)
-    assert "Get(" in message and "expected" in message, message
+                     kv4b.test_concurrent1_4b, request, engine)
+    # appends to a shard still being pulled go to an empty copy the pull then overwrites
+    assert ("Get(" in message and "expected" in message) or "not linearizable" in message, \
+        message
 
 
 @ENGINES
