@@ -14,11 +14,23 @@ import random
 
 from faultlab.demo_row import DemoRow
 
-__all__ = ["demo", "shard_run"]
+__all__ = ["demo", "shard_run", "clerk_loop"]
 
 SECONDS = 4.0
 CLERKS = 8
 KEYS = [str(i) for i in range(10)]   # one key per shard
+
+
+def clerk_loop(rng: random.Random, i: int, append_share: float):
+    """A clerk loop over every shard's key: Append (unique values) or Get."""
+    n = 0
+    while True:
+        key = rng.choice(KEYS)
+        if rng.random() < append_share:
+            yield ("call", {"op": "append", "key": key, "value": f"<{i}.{n}>"})
+            n += 1
+        else:
+            yield ("call", {"op": "get", "key": key})
 
 
 def shard_run(seed: int, engine: str, server: type | None = None) -> tuple[int, str, str]:
@@ -48,16 +60,6 @@ def shard_run(seed: int, engine: str, server: type | None = None) -> tuple[int, 
 
     world.call(admin, {"op": "join", "groups": group(0)}, 30.0)
 
-    def clerk(i: int):
-        n = 0
-        while True:
-            key = rng.choice(KEYS)
-            if rng.random() < 0.6:
-                yield ("call", {"op": "append", "key": key, "value": f"<{i}.{n}>"})
-                n += 1
-            else:
-                yield ("call", {"op": "get", "key": key})
-
     def admin_loop():
         for op in ({"op": "join", "groups": group(1)}, {"op": "join", "groups": group(2)},
                    {"op": "leave", "gids": [GIDS[0]]}):
@@ -68,7 +70,7 @@ def shard_run(seed: int, engine: str, server: type | None = None) -> tuple[int, 
         yield ("do", lambda: world.restart(group_names(GIDS[1], 3)[0]))
 
     problems: list[str] = []
-    bodies = {c: clerk(i) for i, c in enumerate(clerks)}
+    bodies = {c: clerk_loop(rng, i, 0.6) for i, c in enumerate(clerks)}
     bodies[admin] = admin_loop()
     Clients(world, bodies, fail=problems.append).run(duration=SECONDS)
     final = {k: world.call(clerks[0], {"op": "get", "key": k}, 60.0) for k in KEYS}
