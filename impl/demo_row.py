@@ -42,3 +42,24 @@ def format_rows(rows: list[DemoRow], width: int = WIDTH) -> list[str]:
                                    subsequent_indent=" " * (4 + label),
                                    break_on_hyphens=False) or [f"    {name}"]
     return lines
+
+
+def service_rows(system: str, run, seed: int, explored: str, checked: str,
+                 bug: type, bug_driver: str) -> list[DemoRow]:
+    """The rows of a replicated service's demo: ``run(seed, engine, server)`` on each engine
+    (returning calls, verdict, first problem), then the same run with the seeded ``bug``,
+    which must be caught."""
+    rows = []
+    for engine in ("raft", "paxos"):
+        calls, verdict, problem = run(seed, engine, None)
+        rows.append(DemoRow(
+            f"{system} on {engine}", "seeded scheduler, unreliable net",
+            f"{calls} calls, {explored}", checked,
+            verdict + (f"; {problem}" if problem else ""), verdict == "ok" and not problem))
+    calls, verdict, problem = run(seed, "raft", bug)
+    caught = verdict == "illegal" or bool(problem)
+    rows.append(DemoRow(
+        f"{system} on raft, seeded bug", bug_driver, f"{calls} calls",
+        "linearizability (kv model)",
+        f"{verdict} (bug {'caught' if caught else 'NOT caught'})", caught))
+    return rows

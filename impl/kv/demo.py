@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from faultlab.demo_row import DemoRow
+from faultlab.demo_row import DemoRow, service_rows
 
 __all__ = ["demo", "kv_run"]
 
@@ -69,19 +69,6 @@ def kv_run(seed: int, engine: str, server: type | None = None) -> tuple[int, str
 def demo(seed: int) -> list[DemoRow]:
     from faultlab.kv.bugs import NoDuplicateDetection
 
-    rows = []
-    for engine in ("raft", "paxos"):
-        calls, verdict, problem = kv_run(seed, engine)
-        rows.append(DemoRow(
-            f"kv on {engine}", "seeded scheduler, unreliable net",
-            f"{calls} calls, 4 clerks, crash+restart, partition, snapshots",
-            "linearizability (kv model), acknowledged appends present",
-            verdict + (f"; {problem}" if problem else ""),
-            verdict == "ok" and not problem))
-    calls, verdict, problem = kv_run(seed, "raft", NoDuplicateDetection)
-    caught = verdict == "illegal" or bool(problem)
-    rows.append(DemoRow(
-        "kv on raft, seeded bug", "same run, no duplicate detection",
-        f"{calls} calls", "linearizability (kv model)",
-        f"{verdict} (bug {'caught' if caught else 'NOT caught'})", caught))
-    return rows
+    return service_rows("kv", kv_run, seed, "4 clerks, crash+restart, partition, snapshots",
+                        "linearizability (kv model), acknowledged appends present",
+                        NoDuplicateDetection, "same run, no duplicate detection")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from faultlab.demo_row import DemoRow
+from faultlab.demo_row import DemoRow, service_rows
 
 __all__ = ["demo", "shard_run", "clerk_loop"]
 
@@ -85,19 +85,6 @@ def shard_run(seed: int, engine: str, server: type | None = None) -> tuple[int, 
 def demo(seed: int) -> list[DemoRow]:
     from faultlab.shard.bugs import ServeBeforeArrival
 
-    rows = []
-    for engine in ("raft", "paxos"):
-        calls, verdict, problem = shard_run(seed, engine)
-        rows.append(DemoRow(
-            f"shard on {engine}", "seeded scheduler, unreliable net",
-            f"{calls} calls, 3 groups, joins+leave, crash+restart",
-            "linearizability (kv model), acknowledged appends present",
-            verdict + (f"; {problem}" if problem else ""),
-            verdict == "ok" and not problem))
-    calls, verdict, problem = shard_run(seed, "raft", ServeBeforeArrival)
-    caught = verdict == "illegal" or bool(problem)
-    rows.append(DemoRow(
-        "shard on raft, seeded bug", "same run, served before the data arrived",
-        f"{calls} calls", "linearizability (kv model)",
-        f"{verdict} (bug {'caught' if caught else 'NOT caught'})", caught))
-    return rows
+    return service_rows("shard", shard_run, seed, "3 groups, joins+leave, crash+restart",
+                        "linearizability (kv model), acknowledged appends present",
+                        ServeBeforeArrival, "same run, served before the data arrived")
