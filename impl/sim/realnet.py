@@ -15,6 +15,18 @@ One process runs one node. Its Context keeps the simulated one's meaning:
   times it started on this data directory), as in simulation.
 * ``log`` appends JSON lines to ``<data_dir>/<name>.events.jsonl``.
 
+Every connection opens with a hello frame, ``("faultlab-hello", version, cluster, name)``:
+a connection from a peer of another :data:`PROTOCOL_VERSION` or another cluster id, or one
+that does not start with a hello, is closed with one log line, and every later frame on a
+connection must come from the name its hello gave. Connections carry frames both ways, so a
+client outside the address book (a clerk on any host, say) is served: a node built with
+``clients=`` (message classes) takes those messages from names it does not know, and its
+replies go back on the connection the request came in on, for as long as it is open.
+
+A node that has a ``status()`` method (a small dict: role, term, leader...) has every change
+of it written as one line readable by a person (stderr, when ``human`` is set) and as a
+``status`` event; connections lost and made again are told the same way.
+
 Handlers run on the event loop one at a time, as in simulation: a node never sees two events
 at once. An exception in a handler stops the node and is raised by :func:`run_node`: it is
 a bug, and stays visible. A malformed *input* never reaches a handler: a frame whose payload
@@ -36,18 +48,22 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node, node_seed
 from faultlab.sim.persister import Persister, State, joined
-from faultlab.sim.wire import MAX_FRAME, FrameError, parse_frame
+from faultlab.sim.wire import MAX_FRAME, WIRE_LIMITS, FrameError, parse_frame
 from faultlab.sim.world import CallRecord
 
-__all__ = ["FilePersister", "run_node", "run_client", "Address", "MAX_FRAME"]
+__all__ = ["FilePersister", "Runtime", "run_node", "run_client", "Address", "MAX_FRAME",
+           "PROTOCOL_VERSION", "hello_frame"]
 
 Address = str | tuple[str, int]
+PROTOCOL_VERSION = 1
+HELLO = "faultlab-hello"
+DEFAULT_CLUSTER = "faultlab"
 
 
 class FilePersister(Persister):
@@ -89,6 +105,31 @@ class FilePersister(Persister):
 def frame(src: str, msg: Any) -> bytes:
     payload = codec.encode((src, msg))
     return len(payload).to_bytes(4, "big") + payload
+
+
+def hello_frame(name: str, cluster: str = DEFAULT_CLUSTER,
+                version: int = PROTOCOL_VERSION) -> bytes:
+    """The first frame of every connection (see the module docstring)."""
+    payload = codec.encode((HELLO, version, cluster, name))
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def parse_hello(payload: bytes, cluster: str) -> str:
+    """The name a hello frame gives; a ConnectionError naming the problem otherwise."""
+    try:
+        value = codec.decode(payload, WIRE_LIMITS)
+    except codec.CodecError:
+        value = None
+    if not (type(value) is tuple and len(value) == 4 and value[0] == HELLO
+            and type(value[1]) is int and type(value[2]) is str and type(value[3]) is str):
+        raise ConnectionError("the connection did not start with a hello")
+    _, version, their_cluster, name = value
+    if version != PROTOCOL_VERSION:
+        raise ConnectionError(f"{name!r} speaks protocol version {version}, "
+                              f"this node {PROTOCOL_VERSION}")
+    if their_cluster != cluster:
+        raise ConnectionError(f"{name!r} is of cluster {their_cluster!r}, not {cluster!r}")
+    return name
 
 
 async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
@@ -144,26 +185,41 @@ class RealContext(Context):
 
 
 class Runtime:
-    """Runs one node on the running asyncio loop. Use :func:`run_node` or :func:`run_client`."""
+    """Runs one node on the running asyncio loop. Use :func:`run_node` or :func:`run_client`,
+    or, for several nodes in one loop (clerks of a test or a benchmark), build it and await
+    :meth:`start` and :meth:`close` yourself.
+
+    ``addresses`` is the address book; a node whose name is not in it (a clerk) listens on
+    nothing and is reached only on the connections it opens. ``clients`` are the message
+    classes taken from names outside the book, ``cluster`` the id every hello must carry,
+    ``human`` a stream for the lines a person reads (status changes, connections).
+    """
 
     def __init__(self, name: str, factory: Callable[[], Node],
-                 addresses: Mapping[str, Address], data_dir: str | Path, seed: int) -> None:
-        if name not in addresses:
-            raise ValueError(f"no address for node {name!r}")
+                 addresses: Mapping[str, Address], data_dir: str | Path, seed: int, *,
+                 cluster: str = DEFAULT_CLUSTER, clients: tuple[type, ...] = (),
+                 human: TextIO | None = None) -> None:
         self.name = name
         self.addresses = dict(addresses)
+        self.cluster = cluster
+        self.clients = clients
+        self.human = human
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.t0 = time.monotonic()
         self.loop = asyncio.get_running_loop()
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.writers: dict[str, asyncio.StreamWriter] = {}
+        self.return_paths: dict[str, asyncio.StreamWriter] = {}  # clients, on their connection
         self.queues: dict[str, asyncio.Queue] = {}
+        self.senders: dict[str, asyncio.Task] = {}
         self.tasks: set[asyncio.Task] = set()
+        self.unreachable: set[str] = set()
         self.changed = asyncio.Event()
         self.error: BaseException | None = None
         self.server: asyncio.AbstractServer | None = None
         self.call: CallRecord | None = None
+        self.status: dict | None = None
         self._events = open(self.data_dir / f"{name}.events.jsonl", "a")  # noqa: SIM115
         boots = self.data_dir / f"{name}.incarnation"
         incarnation = int(boots.read_text()) + 1 if boots.exists() else 0
@@ -175,12 +231,12 @@ class Runtime:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        address = self.addresses[self.name]
+        address = self.addresses.get(self.name)
         if isinstance(address, str):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(address)
             self.server = await asyncio.start_unix_server(self._serve, path=address)
-        else:
+        elif address is not None:
             host, port = address
             self.server = await asyncio.start_server(self._serve, host, port)
         self._run(self.node.on_start)
@@ -189,9 +245,9 @@ class Runtime:
         self.ctx.alive = False
         for handle in self.timers.values():
             handle.cancel()
-        for task in self.tasks:
+        for task in [*self.tasks, *self.senders.values()]:
             task.cancel()
-        for w in self.writers.values():
+        for w in [*self.writers.values(), *self.return_paths.values()]:
             w.close()
         if self.server is not None:
             self.server.close()
@@ -205,7 +261,25 @@ class Runtime:
             handler(*args)
         except BaseException as e:  # handed to run_node's caller
             self.error = e
+        self._note_status()
         self.changed.set()
+
+    def _note_status(self) -> None:
+        status = getattr(self.node, "status", None)
+        if status is None:
+            return
+        now = status()
+        if now != self.status:
+            old, self.status = self.status or {}, now
+            self.log("status", now)
+            self.tell(", ".join(f"{k} {old[k]} -> {v}" if k in old else f"{k} {v}"
+                                for k, v in now.items() if k not in old or old[k] != v))
+
+    def tell(self, line: str) -> None:
+        """One line for a person (when ``human`` is set)."""
+        if self.human is not None:
+            print(f"{time.monotonic() - self.t0:9.3f} {self.name}: {line}", file=self.human,
+                  flush=True)
 
     async def wait(self, until: Callable[[Node], bool] | None, timeout: float | None) -> bool:
         deadline = None if timeout is None else self.loop.time() + timeout
@@ -224,29 +298,52 @@ class Runtime:
     # ---------------------------------------------------------------- incoming
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A connection someone opened to this node: a hello, then their frames."""
+        peer = None
         try:
-            while True:
-                payload = await read_frame(reader)
-                if payload is None:
-                    break
-                item = self._admit(payload)
-                if item is not None:
-                    self._run(self.node.on_message, *item)
+            payload = await read_frame(reader)
+            if payload is None:
+                return
+            peer = parse_hello(payload, self.cluster)
+            if peer not in self.addresses and not self.clients:
+                raise ConnectionError(f"hello from unknown node {peer!r}")
+            await self._read(peer, reader, writer)
         except (ConnectionError, OSError) as e:
-            self.log("bad-connection", {"error": str(e)})
+            self.log("bad-connection", {"peer": peer, "error": str(e)})
+            self.tell(f"closed a connection{f' from {peer}' if peer else ''}: {e}")
         except asyncio.CancelledError:
             pass  # the node is shutting down
         finally:
+            if peer is not None and self.return_paths.get(peer) is writer:
+                self._forget_client(peer)
             writer.close()
 
-    def _admit(self, payload: bytes) -> tuple[str, Any] | None:
+    async def _read(self, peer: str, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter | None) -> None:
+        """Hand ``peer``'s frames to the node until the connection ends; a client's
+        connection (``writer`` given) becomes its return path."""
+        while True:
+            payload = await read_frame(reader)
+            if payload is None:
+                return
+            item = self._admit(peer, payload)
+            if item is None:
+                continue
+            if writer is not None and peer not in self.addresses:
+                self.return_paths[peer] = writer
+            self._run(self.node.on_message, *item)
+
+    def _admit(self, peer: str, payload: bytes) -> tuple[str, Any] | None:
         """The frame's (src, msg) if the node may see it; else None, and one log line."""
         try:
             src, msg = parse_frame(payload)
         except FrameError as e:
             self.drop(str(e))
             return None
-        if src not in self.addresses:
+        if src != peer:
+            self.drop(f"{type(msg).__name__} from {src!r} on the connection of {peer!r}")
+            return None
+        if src not in self.addresses and not isinstance(msg, self.clients):
             self.drop(f"{type(msg).__name__} from unknown node {src!r}")
             return None
         accepts = getattr(self.node, "accepts", None)
@@ -260,22 +357,29 @@ class Runtime:
         self.log("drop-frame", {"reason": reason})
         print(f"realnet: {self.name}: dropped a frame: {reason}", file=sys.stderr, flush=True)
 
+    def _forget_client(self, client: str) -> None:
+        """A client's connection ended: nothing more can reach it."""
+        self.return_paths.pop(client, None)
+        self.queues.pop(client, None)
+        task = self.senders.pop(client, None)
+        if task is not None:
+            task.cancel()
+
     # ---------------------------------------------------------------- outgoing
 
     def send(self, dst: str, msg: Any) -> None:
-        if dst not in self.addresses:
+        if dst == self.name:
+            self.loop.call_soon(self._run, self.node.on_message, self.name, msg)
+            return
+        if dst not in self.addresses and dst not in self.return_paths:
             self.log("send-unknown-node", {"dst": dst, "msg": type(msg).__name__})
             if not is_reply(msg):
                 self.loop.call_soon(self._run, self.node.on_send_failed, dst, msg)
             return
-        if dst == self.name:
-            self.loop.call_soon(self._run, self.node.on_message, self.name, msg)
-            return
         q = self.queues.get(dst)
         if q is None:
             q = self.queues[dst] = asyncio.Queue()
-            task = self.loop.create_task(self._sender(dst, q))
-            self.tasks.add(task)
+            self.senders[dst] = self.loop.create_task(self._sender(dst, q))
         q.put_nowait(msg)
 
     async def _sender(self, dst: str, q: asyncio.Queue) -> None:
@@ -283,24 +387,58 @@ class Runtime:
         while True:
             msg = await q.get()
             try:
-                writer = self.writers.get(dst) or await self._connect(dst)
+                writer = (self.writers.get(dst) or self.return_paths.get(dst)
+                          or await self._connect(dst))
                 writer.write(frame(self.name, msg))
                 await writer.drain()
-            except (OSError, ConnectionError):
-                bad = self.writers.pop(dst, None)
-                if bad is not None:
-                    bad.close()
+            except (OSError, ConnectionError) as e:
+                self._lost(dst, e)
                 if not is_reply(msg):
                     self._run(self.node.on_send_failed, dst, msg)
 
     async def _connect(self, dst: str) -> asyncio.StreamWriter:
-        address = self.addresses[dst]
+        address = self.addresses.get(dst)
+        if address is None:
+            raise ConnectionError(f"no connection to {dst!r} any more")
         if isinstance(address, str):
-            _, writer = await asyncio.open_unix_connection(address)
+            reader, writer = await asyncio.open_unix_connection(address)
         else:
-            _, writer = await asyncio.open_connection(*address)
+            reader, writer = await asyncio.open_connection(*address)
+        writer.write(hello_frame(self.name, self.cluster))
         self.writers[dst] = writer
+        task = self.loop.create_task(self._replies(dst, reader, writer))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        if dst in self.unreachable:
+            self.unreachable.discard(dst)
+            self.tell(f"connected to {dst} again")
+            self.log("reconnect", {"peer": dst})
         return writer
+
+    async def _replies(self, dst: str, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> None:
+        """What comes back on a connection this node opened (a server's replies to a
+        clerk); its end tells that ``dst`` is gone."""
+        try:
+            await self._read(dst, reader, None)
+            error: BaseException = ConnectionError("closed by the peer")
+        except (ConnectionError, OSError) as e:
+            error = e
+        except asyncio.CancelledError:
+            return
+        if self.writers.get(dst) is writer:
+            self._lost(dst, error)
+
+    def _lost(self, dst: str, error: BaseException) -> None:
+        bad = self.writers.pop(dst, None)
+        if bad is not None:
+            bad.close()
+        if dst in self.return_paths:
+            self._forget_client(dst)
+        elif dst not in self.unreachable:
+            self.unreachable.add(dst)
+            self.tell(f"lost the connection to {dst} ({error or type(error).__name__})")
+            self.log("disconnect", {"peer": dst, "error": str(error)})
 
     # ---------------------------------------------------------------- timers, log, calls
 
@@ -339,15 +477,19 @@ def run_node(
     seed: int = 0,
     until: Callable[[Node], bool] | None = None,
     timeout: float | None = None,
+    **options: Any,
 ) -> Node:
     """Run node ``name`` in this process until ``until(node)`` holds or ``timeout`` passes.
 
     Returns the node (so a caller can read its final state). Raises the first exception a
     handler raised. With neither ``until`` nor ``timeout`` it runs until interrupted.
+    ``options`` go to :class:`Runtime` (cluster, clients, human).
     """
+    if name not in addresses:
+        raise ValueError(f"no address for node {name!r}")
 
     async def main() -> Node:
-        rt = Runtime(name, factory, addresses, data_dir, seed)
+        rt = Runtime(name, factory, addresses, data_dir, seed, **options)
         try:
             await rt.start()
             await rt.wait(until, timeout)

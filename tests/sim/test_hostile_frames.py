@@ -21,7 +21,7 @@ from faultlab.mr.process import socket_dir
 from faultlab.mr.protocol import MrAskTask, MrTask
 from faultlab.mr.sequential import reference_lines
 from faultlab.sim import codec
-from faultlab.sim.realnet import frame, run_client
+from faultlab.sim.realnet import PROTOCOL_VERSION, frame, hello_frame, run_client
 from faultlab.tools.example_register import Clerk, ReadOk, Replicate
 from test_wire import big_int_payload, nested
 
@@ -65,13 +65,24 @@ def connect(address: str | tuple[str, int]) -> socket.socket:
     raise AssertionError(f"nothing listens on {address}")
 
 
-def throw(address: str | tuple[str, int], frames: list[bytes]) -> None:
-    """All the frames on one connection, then an oversized header on another."""
+BAD_OPENINGS = [
+    b"\xff\xff\xff\xff",                                    # an oversized header
+    frame("primary", 42),                                   # no hello
+    hello_frame("primary", version=PROTOCOL_VERSION + 1),   # another protocol version
+    hello_frame("primary", cluster="other"),                # another cluster
+]
+
+
+def throw(address: str | tuple[str, int], sender: str, frames: list[bytes]) -> None:
+    """All the frames on one connection opened with a hello, then each bad opening on a
+    connection of its own."""
     with connect(address) as s:
+        s.sendall(hello_frame(sender))
         for f in frames:
             s.sendall(f)
-    with connect(address) as s:
-        s.sendall(b"\xff\xff\xff\xff")
+    for opening in BAD_OPENINGS:
+        with connect(address) as s:
+            s.sendall(opening)
 
 
 def check_log(stderr: str, events: Path, dropped: int) -> None:
@@ -80,7 +91,10 @@ def check_log(stderr: str, events: Path, dropped: int) -> None:
     assert len(lines) == dropped, stderr
     logged = [json.loads(ln) for ln in events.read_text().splitlines()]
     assert sum(e["event"] == "drop-frame" for e in logged) == dropped
-    assert sum(e["event"] == "bad-connection" for e in logged) == 1  # the oversized header
+    closed = [e["error"] for e in logged if e["event"] == "bad-connection"]
+    assert len(closed) == len(BAD_OPENINGS), closed
+    for words in ("exceeds", "did not start with a hello", "protocol version", "cluster"):
+        assert any(words in reason for reason in closed), (words, closed)
 
 
 def test_backup_process_survives_every_hostile_frame(tmp_path):
@@ -98,7 +112,7 @@ def test_backup_process_survives_every_hostile_frame(tmp_path):
     try:
         frames = hostile("primary", Replicate("1", "x"), ReadOk(1, "x"), Replicate(1, "x"))
         start = time.monotonic()
-        throw(("127.0.0.1", port), frames + [frame("primary", Replicate(1, "x"))])
+        throw(("127.0.0.1", port), "primary", frames + [frame("primary", Replicate(1, "x"))])
         book_of = {k: v if isinstance(v, str) else tuple(v) for k, v in addresses.items()}
         value = None
         while value != "x" and time.monotonic() - start < 20:  # the frames are read meanwhile
@@ -125,7 +139,7 @@ def test_mapreduce_coordinator_survives_every_hostile_frame(tmp_path):
     try:
         frames = hostile("w0", MrAskTask(5, "1", 0), MrTask(1, "map"),  # type: ignore[arg-type]
                          MrAskTask("x", 1, 0))
-        throw(str(sockets / "coordinator.sock"), frames)
+        throw(str(sockets / "coordinator.sock"), "w0", frames)
         worker = subprocess.Popen([sys.executable, "-m", "faultlab.mr.cli", "worker", "wc",
                                    "--dir", str(work)], env=ENV)
         assert worker.wait(60) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from faultlab.sim import codec
-from faultlab.sim.realnet import FilePersister, frame, run_client, run_node
+from faultlab.sim.realnet import FilePersister, frame, hello_frame, run_client, run_node
 from faultlab.tools.example_register import Backup, Clerk, stale_reads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,8 +107,9 @@ def test_node_reports_unreachable_peer_and_ignores_bad_frames(tmp_path):
     addresses = {"backup": str(tmp_path / "b.sock"), "primary": str(tmp_path / "nobody.sock")}
 
     def poke() -> None:  # a garbage frame, then a good Replicate from "primary"
-        send_when_listening(addresses["backup"], b"\x00\x00\x00\x03\x7f\x7f\x7f",
-                            frame("primary", Replicate(1, "x")))
+        send_when_listening(addresses["backup"],
+                            hello_frame("primary") + b"\x00\x00\x00\x03\x7f\x7f\x7f",
+                            hello_frame("primary") + frame("primary", Replicate(1, "x")))
 
     import threading
 
@@ -132,7 +133,8 @@ def test_a_send_to_a_name_outside_the_address_book_is_logged_not_raised(tmp_path
                  "c0": str(tmp_path / "c0.sock")}
 
     def poke() -> None:
-        writes = frame("c0", Write("ghost", 1, "x")) + frame("c0", Write("ghost", 2, "y"))
+        writes = (hello_frame("c0") + frame("c0", Write("ghost", 1, "x"))
+                  + frame("c0", Write("ghost", 2, "y")))
         send_when_listening(addresses["primary"], writes)
 
     import threading
@@ -160,7 +162,8 @@ def test_a_handler_that_raises_still_stops_the_node(tmp_path):
     import threading
 
     t = threading.Thread(target=send_when_listening,
-                         args=(addresses["backup"], frame("primary", Replicate(1, "x"))))
+                         args=(addresses["backup"],
+                               hello_frame("primary") + frame("primary", Replicate(1, "x"))))
     t.start()
     with pytest.raises(RuntimeError, match="seeded bug on Replicate"):
         run_node("backup", Broken, addresses, data_dir=tmp_path / "d", timeout=10)
