@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "faultlab.tools.cli",
     "faultlab.checker.cli",
     "faultlab.mr.cli",
+    "faultlab.kv.cli",
     "faultlab.checker.tla.cli",
 )
 

@@ -74,6 +74,7 @@ class ReplicatedServer(Node):
     def on_start(self) -> None:
         self.sm = self.make_state_machine()
         self.applied_index = 0
+        self.snapshot_index = 0
         self.proposals: Proposals[Any] = Proposals()
         self.log = make_log(self.engine, self.ctx, self.peers, self.ctx.name, self.apply)
         self.log.on_start()
@@ -94,7 +95,7 @@ class ReplicatedServer(Node):
         result = None
         if msg.snapshot_valid:
             self.sm.restore(msg.snapshot)
-            self.applied_index = msg.snapshot_index
+            self.applied_index = self.snapshot_index = msg.snapshot_index
         elif msg.command_valid:
             result = self.sm.apply(msg.command)
             self.applied_index = msg.command_index
@@ -106,6 +107,16 @@ class ReplicatedServer(Node):
         """Snapshot once the log's persisted state reaches ``maxraftstate`` bytes."""
         if 0 <= self.maxraftstate <= self.log.state_size() and self.applied_index > 0:
             self.log.snapshot(self.applied_index, self.sm.snapshot())
+            self.snapshot_index = self.applied_index
+
+    def status(self) -> dict[str, Any]:
+        """What a person watching a real server wants told when it changes (the real
+        transport writes each change as one line): term, whether it leads, whom it believes
+        leads, where its last snapshot is."""
+        term, leading = self.log.get_state()
+        return {"term": term, "role": "leader" if leading else "follower",
+                "leader": self.log.leader_hint() or "unknown",
+                "snapshot": self.snapshot_index}
 
     def _watch(self) -> None:
         """With proposals in flight: those of a term that is over will never be answered by

@@ -16,9 +16,11 @@ One process runs one node. Its Context keeps the simulated one's meaning:
 * ``log`` appends JSON lines to ``<data_dir>/<name>.events.jsonl``.
 
 Every connection opens with a hello frame, ``("faultlab-hello", version, cluster, name)``:
-a connection from a peer of another :data:`PROTOCOL_VERSION` or another cluster id, or one
+a connection from a peer of another :data:`PROTOCOL_VERSION` or another cluster, or one
 that does not start with a hello, is closed with one log line, and every later frame on a
-connection must come from the name its hello gave. Connections carry frames both ways, so a
+connection must come from the name its hello gave. A cluster is a string such as
+``"prod/kv-raft"``; a client need only give the part before the slash (the cluster's id:
+the detail after it is the servers' business). Connections carry frames both ways, so a
 client outside the address book (a clerk on any host, say) is served: a node built with
 ``clients=`` (message classes) takes those messages from names it does not know, and its
 replies go back on the connection the request came in on, for as long as it is open.
@@ -114,8 +116,9 @@ def hello_frame(name: str, cluster: str = DEFAULT_CLUSTER,
     return len(payload).to_bytes(4, "big") + payload
 
 
-def parse_hello(payload: bytes, cluster: str) -> str:
-    """The name a hello frame gives; a ConnectionError naming the problem otherwise."""
+def parse_hello(payload: bytes) -> tuple[str, str]:
+    """The name and cluster a hello frame gives, of this protocol version; a
+    ConnectionError naming the problem otherwise."""
     try:
         value = codec.decode(payload, WIRE_LIMITS)
     except codec.CodecError:
@@ -123,13 +126,11 @@ def parse_hello(payload: bytes, cluster: str) -> str:
     if not (type(value) is tuple and len(value) == 4 and value[0] == HELLO
             and type(value[1]) is int and type(value[2]) is str and type(value[3]) is str):
         raise ConnectionError("the connection did not start with a hello")
-    _, version, their_cluster, name = value
+    _, version, cluster, name = value
     if version != PROTOCOL_VERSION:
         raise ConnectionError(f"{name!r} speaks protocol version {version}, "
                               f"this node {PROTOCOL_VERSION}")
-    if their_cluster != cluster:
-        raise ConnectionError(f"{name!r} is of cluster {their_cluster!r}, not {cluster!r}")
-    return name
+    return name, cluster
 
 
 async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
@@ -278,8 +279,9 @@ class Runtime:
     def tell(self, line: str) -> None:
         """One line for a person (when ``human`` is set)."""
         if self.human is not None:
-            print(f"{time.monotonic() - self.t0:9.3f} {self.name}: {line}", file=self.human,
-                  flush=True)
+            now = time.time()
+            stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+            print(f"{stamp} {self.name}: {line}", file=self.human, flush=True)
 
     async def wait(self, until: Callable[[Node], bool] | None, timeout: float | None) -> bool:
         deadline = None if timeout is None else self.loop.time() + timeout
@@ -304,9 +306,15 @@ class Runtime:
             payload = await read_frame(reader)
             if payload is None:
                 return
-            peer = parse_hello(payload, self.cluster)
-            if peer not in self.addresses and not self.clients:
+            peer, cluster = parse_hello(payload)
+            if peer in self.addresses:
+                expected = self.cluster
+            elif self.clients:
+                expected = self.cluster.partition("/")[0]
+            else:
                 raise ConnectionError(f"hello from unknown node {peer!r}")
+            if cluster != expected:
+                raise ConnectionError(f"{peer!r} is of cluster {cluster!r}, not {expected!r}")
             await self._read(peer, reader, writer)
         except (ConnectionError, OSError) as e:
             self.log("bad-connection", {"peer": peer, "error": str(e)})
@@ -461,6 +469,14 @@ class Runtime:
         self._events.write(json.dumps(line, default=repr) + "\n")
         self._events.flush()
 
+    def begin_call(self, input: Any) -> CallRecord:
+        """Give the clerk its next call; its record, completed when the clerk answers."""
+        if self.call is not None and not self.call.done:
+            raise RuntimeError(f"clerk {self.name} has a call left open")
+        self.call = CallRecord(self.name, input, self.ctx.now())
+        self._run(self.node.on_call, input)  # type: ignore[attr-defined]
+        return self.call
+
     def complete(self, output: Any) -> None:
         if self.call is None or self.call.done:
             raise RuntimeError(f"clerk {self.name} completed a call it was not given")
@@ -520,10 +536,9 @@ def run_client(
         try:
             await rt.start()
             for value in inputs:
-                rt.call = CallRecord(name, value, rt.ctx.now())
-                records.append(rt.call)
-                rt._run(rt.node.on_call, value)  # type: ignore[attr-defined]
-                if not await rt.wait(lambda _n: rt.call is not None and rt.call.done, timeout):
+                record = rt.begin_call(value)
+                records.append(record)
+                if not await rt.wait(lambda _n: record.done, timeout):  # noqa: B023
                     break
         finally:
             await rt.close()
