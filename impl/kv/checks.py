@@ -18,7 +18,10 @@ from faultlab.tools.history import operations
 __all__ = ["audit", "require_linearizable", "append_value", "check_appends",
            "acknowledged_appends_missing"]
 
-LINEARIZABILITY_TIMEOUT = 1.0   # the labs' linearizabilityCheckTimeout
+# The labs give their checker 1 s and pass a history it cannot decide in time; here an
+# undecided check fails, so the budget is wall-clock room for a loaded machine (a 49k-call
+# history takes about half a second on an idle core), not a property of the service.
+LINEARIZABILITY_TIMEOUT = 10.0
 
 
 def audit(world: World, clerks: Iterable[str] | None = None,

@@ -3,8 +3,9 @@ on the real transport (:mod:`faultlab.sim.realnet`).
 
 :func:`serve` runs one server in this process until it is told to stop (SIGTERM, SIGINT, or
 the end of its standard input when ``stop_on_eof``: a supervisor that dies, even by SIGKILL,
-takes its servers with it). Its state is in its data folder, written through the file
-persister; a server started again on the same folder resumes from it.
+takes its servers with it). ``kill -USR1`` makes it print where it is (a stack trace on
+stderr) and go on. Its state is in its data folder, written through the file persister; a
+server started again on the same folder resumes from it.
 
 :class:`RealClerk` is a clerk for a program (tests, benchmarks, the ``faultlab kv``
 command): each call is recorded with its call and return times on the monotonic clock, a
@@ -16,6 +17,7 @@ the connection a request came in on.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 import sys
@@ -49,6 +51,8 @@ def serve(config: ClusterConfig, name: str, data_dir: str | Path, *, seed: int =
     if name not in config.nodes:
         raise ValueError(f"{name!r} is not a node of the cluster "
                          f"(it has {', '.join(config.names)})")
+
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=False)
 
     async def main() -> None:
         rt = Runtime(name, server_factory(config, server), config.nodes, data_dir, seed,

@@ -10,6 +10,13 @@ contract); what is particular to Paxos:
   bumped at every start, so no two peers and no two incarnations share a term, and one
   incarnation never proposes twice in one instance. The term is constant while the
   incarnation lives (``get_state`` never makes a pending proposal look lost).
+* **A window.** Paxos runs rounds only in the :data:`WINDOW` instances after the first one not
+  yet applied; a command for an instance beyond waits (in memory: a crash loses it, and its
+  index is then decided by others or filled with a no-op, so its proposal is LOST) until the
+  log has caught up to it. While an early instance is hard to decide (its peers down,
+  proposers dueling) the clerks' retries would otherwise start a Paxos instance each, and on
+  a real machine, where every promise is a write to disk, their rounds would crowd out the
+  very round that could unblock the log.
 * **No-ops.** When a later instance is known but the next one to apply has stayed undecided
   for a tick (``paxos:log``, every 50 ms), this peer proposes a no-op there; Paxos keeps any
   value already accepted, so a no-op only wins instances nobody could have decided otherwise.
@@ -42,6 +49,7 @@ __all__ = ["PaxosLog", "LogEntry", "NOOP", "LOG_TIMER", "SnapshotRequest", "Snap
 
 LOG_TIMER = "paxos:log"
 TICK = 0.05
+WINDOW = 16
 
 
 @codec.register
@@ -99,6 +107,8 @@ class PaxosLog:
         self._applying = False
         self._stuck: tuple[int, int] = (0, 0)  # (index waited for, ticks waited)
         self._asked = 0                          # peers asked for a snapshot so far
+        self.next_seq = 0                        # the instance the next start() takes
+        self.waiting: dict[int, LogEntry] = {}   # proposals beyond the window
 
     # ------------------------------------------------------------------ ConsensusLog
 
@@ -144,8 +154,10 @@ class PaxosLog:
         return self.px.on_send_failed(dst, msg)
 
     def start(self, command: Any) -> tuple[int, int, bool]:
-        seq = max(self.px.max() + 1, self.px.min(), self.applied)
-        self.px.start(seq, LogEntry(self.term, command))
+        seq = max(self.px.max() + 1, self.px.min(), self.applied, self.next_seq)
+        self.next_seq = seq + 1
+        self.waiting[seq] = LogEntry(self.term, command)
+        self._open_window()
         return seq + 1, self.term, True
 
     def get_state(self) -> tuple[int, bool]:
@@ -188,6 +200,17 @@ class PaxosLog:
                                            command_term=entry.term))
         finally:
             self._applying = False
+        self._open_window()
+
+    def _open_window(self) -> None:
+        """Start the waiting proposals that the window now reaches (see the docstring)."""
+        limit = self.applied + WINDOW
+        for seq in sorted(self.waiting):
+            if seq >= limit:
+                break
+            entry = self.waiting.pop(seq)
+            if seq >= self.applied:
+                self.px.start(seq, entry)
 
     # ------------------------------------------------------------------ catching up
 
@@ -233,4 +256,5 @@ class PaxosLog:
 
     def fingerprint_state(self) -> Any:
         return (self.px.fingerprint(), self.applied, self.epoch, self.snapshot_index,
-                self.snapshot_term, self._stuck, self._asked)
+                self.snapshot_term, self._stuck, self._asked, self.next_seq,
+                tuple(sorted(self.waiting.items())))

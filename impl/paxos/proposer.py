@@ -157,14 +157,24 @@ class Proposer:
 
     def _check_refused(self, p: Proposal) -> None:
         if len(p.refused) > self.peer.npeers - self.peer.majority:
-            p.phase = WAIT
-            limit = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** p.attempt)
-            self.peer.ctx.set_timer(timer_name(p.seq), self.peer.ctx.random.uniform(0, limit))
+            self._back_off(p)
+
+    def _back_off(self, p: Proposal) -> None:
+        """Wait a random time, doubling with each failed round, before the next: dueling
+        proposers then stop preempting each other, and a peer whose rounds time out because
+        it or its peers are overloaded (slow disks, many proposals) sends fewer of them."""
+        p.phase = WAIT
+        limit = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** p.attempt)
+        self.peer.ctx.set_timer(timer_name(p.seq), self.peer.ctx.random.uniform(0, limit))
 
     def on_timer(self, seq: int) -> None:
         p = self.proposals.get(seq)
-        if p is not None:
-            self._round(p)  # after a back-off, or a round that timed out
+        if p is None:
+            return
+        if p.phase == WAIT:
+            self._round(p)  # the back-off is over
+        else:
+            self._back_off(p)  # the round timed out: no majority answered in time
 
     def resume(self) -> None:
         """After a restart: run the persisted proposals again."""

@@ -281,7 +281,8 @@ class Runtime:
         if self.human is not None:
             now = time.time()
             stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
-            print(f"{stamp} {self.name}: {line}", file=self.human, flush=True)
+            self.human.write(f"{stamp} {self.name}: {line}\n")  # one write: lines of
+            self.human.flush()                                    # processes stay whole
 
     async def wait(self, until: Callable[[Node], bool] | None, timeout: float | None) -> bool:
         deadline = None if timeout is None else self.loop.time() + timeout

@@ -3,15 +3,25 @@ meet the linearizability checker (the runtime itself knows no checker)."""
 
 from __future__ import annotations
 
-from faultlab.checker.history import Operation
-from faultlab.sim.world import World
+from collections.abc import Iterable
 
-__all__ = ["operations"]
+from faultlab.checker.history import Operation
+from faultlab.sim.world import CallRecord, World
+
+__all__ = ["operations", "operations_of"]
 
 
 def operations(world: World) -> list[Operation]:
     """Every call of ``world``'s history, open ones included (``ret`` None), clerks numbered in
     name order."""
     index = {name: i for i, name in enumerate(sorted(world.clients))}
-    return [Operation(client=index[r.client], input=r.input, output=r.output,
-                      call=r.call, ret=r.ret) for r in world.history]
+    return operations_of(world.history, index)
+
+
+def operations_of(records: Iterable[CallRecord],
+                  clients: dict[str, int] | None = None) -> list[Operation]:
+    """Call records (of a World, or of clerks on a real cluster) as operations; clients
+    renamed by ``clients`` when given."""
+    return [Operation(client=r.client if clients is None else clients[r.client],
+                      input=r.input, output=r.output, call=r.call, ret=r.ret)
+            for r in records]
