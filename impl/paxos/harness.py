@@ -21,7 +21,6 @@ decided). Every failure message carries the World seed. Traces: pass ``trace=PAT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +29,7 @@ from faultlab.paxos.node import AppClerk, PaxosNode
 from faultlab.paxos.peer import Fate, Paxos
 from faultlab.sim.network import ADVERSARIAL, RELIABLE_2015, UNRELIABLE_2015, NetworkProfile
 from faultlab.sim.world import World
-from faultlab.tools.trace import TraceRecorder
+from faultlab.tools.trace import TraceRecorder, trace_path
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Tester", "build", "peer_names",
            "attach_trace"]
@@ -82,8 +81,8 @@ class Tester:
             self.world.add_node(peer, lambda i=i: PaxosNode(names, i, **flags))
         self.seen: dict[int, Any] = {}  # every value ever seen decided, per instance
         self._trace_file: IO[str] | None = None
-        if trace is None and os.environ.get("FAULTLAB_TRACE_DIR"):
-            trace = Path(os.environ["FAULTLAB_TRACE_DIR"]) / f"{name}-{seed}.jsonl"
+        if trace is None:
+            trace = trace_path(f"{name}-{seed}.jsonl")
         self.world.start()
         if trace is not None:
             self._trace_file = attach_trace(self.world, trace)

@@ -26,8 +26,6 @@ example write its abstract-state trace there (``paxos-machine-<seed>.jsonl``).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from faultlab.paxos.harness import attach_trace, build
@@ -36,6 +34,7 @@ from faultlab.paxos.peer import Fate, Paxos
 from faultlab.sim.network import ADVERSARIAL
 from faultlab.sim.world import World
 from faultlab.tools.explore import WorldMachine
+from faultlab.tools.trace import trace_path
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
@@ -53,10 +52,9 @@ class PaxosMachine(WorldMachine):
     def build_world(cls, seed: int) -> World:
         world = build(seed, npeers=cls.npeers, clerks=cls.nclerks, profile=ADVERSARIAL,
                       copy_messages=False, **cls.flags)
-        folder = os.environ.get("FAULTLAB_TRACE_DIR")
-        if folder:
-            world.attach("trace_file",
-                         attach_trace(world, Path(folder) / f"paxos-machine-{seed}.jsonl"))
+        path = trace_path(f"paxos-machine-{seed}.jsonl")
+        if path is not None:
+            world.attach("trace_file", attach_trace(world, path))
         return world
 
     def call_input(self) -> st.SearchStrategy:

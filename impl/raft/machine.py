@@ -20,7 +20,7 @@ At teardown the network heals, crashed servers restart, the network turns reliab
 within ``settle_timeout`` virtual seconds a leader must be elected and a new entry must be
 applied by every server.
 
-``FAULTLAB_RAFT_TRACE=DIR`` writes every example's abstract-state trace to
+``FAULTLAB_TRACE_DIR=DIR`` writes every example's abstract-state trace to
 ``DIR/<Machine>-<seed>-<n>.jsonl``.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +47,7 @@ from faultlab.raft.server import build_cluster, server_names
 from faultlab.sim.network import ADVERSARIAL, RELIABLE
 from faultlab.sim.world import Envelope, World
 from faultlab.tools.explore import WorldMachine
-from faultlab.tools.trace import TraceRecorder
+from faultlab.tools.trace import TraceRecorder, trace_path
 from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -90,11 +89,10 @@ class RaftMachine(WorldMachine):
                               on_boot=applier.boot, bugs=cls.bugs, clerks=1)
         world.attach("raft_applier", applier)
         world.attach("raft_monitor", SafetyMonitor(world, applier, context))
-        folder = os.environ.get("FAULTLAB_RAFT_TRACE")
-        if folder:
+        path = trace_path(f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
+        if path is not None:
             world.attach("raft_trace", TraceRecorder(world, "raft"))
-            world.attach("raft_trace_path",
-                         Path(folder) / f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
+            world.attach("raft_trace_path", path)
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -280,7 +278,6 @@ class RaftMachine(WorldMachine):
         trace = self.world.attached("raft_trace", None)
         if trace is not None:
             path: Path = self.world.attached("raft_trace_path")
-            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n"
                                     for line in trace.lines))
 

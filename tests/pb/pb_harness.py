@@ -12,8 +12,6 @@ failure message names it.
 
 from __future__ import annotations
 
-import os
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,12 +27,6 @@ from faultlab.tools.clients import Clients as ConcurrentClients
 from faultlab.tools.history import operations
 
 DEADTIME = PING_INTERVAL * DEAD_PINGS
-
-
-
-def seed_for(test_name: str) -> int:
-    env = os.environ.get("FAULTLAB_SEED")
-    return int(env) if env else zlib.crc32(test_name.encode()) % 2**31
 
 
 class Lab:

@@ -15,7 +15,8 @@ import random
 import pytest
 from faultlab.pb.cluster import RELIABLE_2015, UNRELIABLE_2015
 from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
-from pb_harness import DEADTIME, Clients, Lab, seed_for
+from faultlab.tools.seeds import seed_for
+from pb_harness import DEADTIME, Clients, Lab
 
 
 @pytest.fixture

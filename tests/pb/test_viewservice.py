@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from faultlab.pb.cluster import RELIABLE_2015, add_view_clerk
 from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL
-from pb_harness import Lab, seed_for
+from faultlab.tools.seeds import seed_for
+from pb_harness import Lab
 
 
 @pytest.fixture

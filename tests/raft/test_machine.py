@@ -81,7 +81,7 @@ def check_caught(base, bug, tmp_path, monkeypatch) -> None:
 
 
 def test_machine_exports_traces(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_RAFT_TRACE", str(tmp_path))
+    monkeypatch.setenv("FAULTLAB_TRACE_DIR", str(tmp_path))
     run_state_machine_as_test(RaftMachine, settings=settings(settings.default, max_examples=5))
     files = sorted(tmp_path.glob("RaftMachine-*.jsonl"))
     assert len(files) >= 5
