@@ -6,8 +6,9 @@ them. Go's ``time.Sleep`` is :meth:`Lab.sleep` (virtual time passes, events happ
 synchronous clerk call is :meth:`Lab.call`, and :class:`Clients` runs concurrent clerk loops
 (Go goroutines) written as generators.
 
-Seeds: each test's seed is derived from its name, or taken from ``FAULTLAB_SEED``; every
-failure message names it.
+Seeds: each test's seed is the ``seed`` fixture (tests/conftest.py: derived from its name,
+or taken from ``FAULTLAB_SEED``); the Lab's failure messages name it, and the report of any
+other failure (a plain assert) does.
 """
 
 from __future__ import annotations
