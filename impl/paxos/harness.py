@@ -42,7 +42,7 @@ def peer_names(n: int) -> list[str]:
 
 def build(seed: int = 0, *, npeers: int = 3, clerks: int = 0,
           profile: NetworkProfile = ADVERSARIAL, copy_messages: bool = True,
-          **flags: bool) -> World:
+          paxos: type[Paxos] = Paxos) -> World:
     """A started World with peers p0..p{n-1} (and application clerks c0.. when asked).
 
     ``copy_messages=False`` skips the World's encode/decode copy of every delivered message
@@ -50,7 +50,7 @@ def build(seed: int = 0, *, npeers: int = 3, clerks: int = 0,
     world = World(seed, profile, copy_messages=copy_messages)
     names = peer_names(npeers)
     for i, name in enumerate(names):
-        world.add_node(name, lambda i=i: PaxosNode(names, i, **flags))
+        world.add_node(name, lambda i=i: PaxosNode(names, i, paxos))
     for k in range(clerks):
         world.add_client(f"c{k}", AppClerk)
     return world.start()
@@ -71,14 +71,15 @@ class Tester:
     """The 2015 paxos test_test.go helpers over a World of ``npaxos`` peers."""
 
     def __init__(self, npaxos: int, seed: int, *, unreliable: bool = False,
-                 trace: str | Path | None = None, name: str = "paxos", **flags: bool) -> None:
+                 trace: str | Path | None = None, name: str = "paxos",
+                 paxos: type[Paxos] = Paxos) -> None:
         self.seed = seed
         self.npaxos = npaxos
         self.names = peer_names(npaxos)
         self.world = World(seed, UNRELIABLE_2015 if unreliable else RELIABLE_2015)
         names = self.names
         for i, peer in enumerate(names):
-            self.world.add_node(peer, lambda i=i: PaxosNode(names, i, **flags))
+            self.world.add_node(peer, lambda i=i: PaxosNode(names, i, paxos))
         self.seen: dict[int, Any] = {}  # every value ever seen decided, per instance
         self._trace_file: IO[str] | None = None
         if trace is None:
