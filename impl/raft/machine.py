@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from faultlab.raft.bugs import raft_with
 from faultlab.raft.checks import Applier, SafetyMonitor
 from faultlab.raft.messages import (
     AppendEntries,
@@ -77,7 +78,7 @@ class RaftMachine(WorldMachine):
 
     n_servers: ClassVar[int] = 3
     snapshot_interval: ClassVar[int | None] = 4
-    bugs: ClassVar[frozenset[str]] = frozenset()
+    bugs: ClassVar[frozenset[str]] = frozenset()   # names of faultlab.raft.bugs.BUGS
     settle_timeout: ClassVar[float] = 10.0
 
     @classmethod
@@ -86,7 +87,7 @@ class RaftMachine(WorldMachine):
         context = f" ({cls.__name__}, seed {seed})"
         applier = Applier(names, cls.snapshot_interval, context, raise_at_once=False)
         world = build_cluster(seed, cls.n_servers, ADVERSARIAL, on_apply=applier.apply,
-                              on_boot=applier.boot, bugs=cls.bugs, clerks=1)
+                              on_boot=applier.boot, raft=raft_with(cls.bugs), clerks=1)
         world.attach("raft_applier", applier)
         world.attach("raft_monitor", SafetyMonitor(world, applier, context))
         path = trace_path(f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")

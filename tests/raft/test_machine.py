@@ -23,9 +23,9 @@ import json
 import time
 
 import pytest
+from faultlab.raft.bugs import BUGS
 from faultlab.raft.checks import SafetyViolation
 from faultlab.raft.machine import MUTANT_MACHINES, MUTANT_MACHINES5, RaftMachine, RaftMachine5
-from faultlab.raft.raft import BUGS
 from faultlab.tools.explore import FIND_ONLY
 from faultlab.tools.replay import load_replay, replay
 from faultlab.tools.shrink import failure_signature, shrink
