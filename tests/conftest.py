@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from faultlab.tools.seeds import SEED_ENV, seed_for
+from faultlab.tools.seeds import replay_hint, seed_for
 from hypothesis import HealthCheck, settings
 
 _common = dict(
@@ -40,7 +40,11 @@ def replays(tmp_path, monkeypatch):
 
 @pytest.fixture
 def seed(request: pytest.FixtureRequest) -> int:
-    """This test's World seed (see faultlab.tools.seeds); printed when the test fails."""
+    """This test's World seed (see faultlab.tools.seeds); printed when the test fails.
+
+    Every lab's tests take their seed from here (or, to try several, as a ``seed``
+    parameter), directly or through their tester's fixture, so that any failure of theirs,
+    a plain assert included, reports the seed and how to replay it."""
     s = seed_for(request.node.name)
     request.node.faultlab_seeds = [s]
     return s
@@ -49,9 +53,14 @@ def seed(request: pytest.FixtureRequest) -> int:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     report = yield
-    seeds = getattr(item, "faultlab_seeds", None)
-    if report.failed and seeds:
-        report.sections.append(
-            ("faultlab seed", f"World seed {seeds[0]}; replay with "
-                              f"{SEED_ENV}={seeds[0]} python -m pytest '{item.nodeid}'"))
+    if report.failed:
+        seeds = getattr(item, "faultlab_seeds", None)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if seeds:
+            hint = replay_hint(seeds, item.nodeid)
+        elif isinstance(params.get("seed"), int):
+            hint = replay_hint([params["seed"]], item.nodeid, parameter=True)
+        else:
+            return report
+        report.sections.append(("faultlab seed", hint))
     return report

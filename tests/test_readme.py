@@ -124,7 +124,7 @@ def tlc_available() -> bool:
 
 @pytest.mark.skipif(not tlc_available(), reason="no TLC (tla2tools.jar and java 17)")
 def test_the_trace_recording_the_readme_gives_works(tmp_path):
-    block = next(b for b in BLOCKS if "FAULTLAB_RAFT_TRACE=traces" in b).splitlines()
+    block = next(b for b in BLOCKS if "FAULTLAB_TRACE_DIR=traces" in b).splitlines()
     for record, check in zip(block[::2], block[1::2], strict=True):
         var, _, rest = record.partition("=")
         folder, _, command = rest.partition(" ")

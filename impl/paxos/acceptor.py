@@ -13,8 +13,9 @@ before, so every change is written to the persister *before* the reply leaves (t
 :class:`~faultlab.paxos.peer.Paxos` saves, then replies). The 2015 lab kept this in memory only;
 here a crashed and restarted acceptor remembers its promises.
 
-Seeded bug ``volatile_promise``: promises made in phase 1 are not written to the persister
-(only accepting writes the ballot), so a restart forgets them.
+Seeded bug :class:`faultlab.paxos.bugs.VolatilePromise`: its acceptor overrides
+:meth:`Acceptor.save_promise` so promises made in phase 1 are not written to the persister
+(only accepting writes the ballot), and a restart forgets them.
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ class AcceptorInstance:
 
 
 class Acceptor:
-    def __init__(self, peer: Paxos, *, volatile_promise: bool = False) -> None:
+    def __init__(self, peer: Paxos) -> None:
         self.peer = peer
-        self.volatile_promise = volatile_promise
         self.instances: dict[int, AcceptorInstance] = {}
 
     def promised(self, seq: int) -> int:
@@ -57,10 +57,13 @@ class Acceptor:
         if n <= inst.promised:
             return REJECT, inst.promised, inst.accepted, None
         inst.promised = n
-        if not self.volatile_promise:
-            inst.durable_promised = n
-            self.peer.save(seq)
+        self.save_promise(seq, inst)
         return OK, n, inst.accepted, inst.value
+
+    def save_promise(self, seq: int, inst: AcceptorInstance) -> None:
+        """Make a phase-1 promise durable before it is answered."""
+        inst.durable_promised = inst.promised
+        self.peer.save(seq)
 
     def accept(self, seq: int, n: int, value: Any) -> tuple[str, int]:
         """Phase 2b: (status, promised). Saves before answering."""

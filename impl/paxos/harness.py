@@ -21,7 +21,6 @@ decided). Every failure message carries the World seed. Traces: pass ``trace=PAT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +29,7 @@ from faultlab.paxos.node import AppClerk, PaxosNode
 from faultlab.paxos.peer import Fate, Paxos
 from faultlab.sim.network import ADVERSARIAL, RELIABLE_2015, UNRELIABLE_2015, NetworkProfile
 from faultlab.sim.world import World
-from faultlab.tools.trace import TraceRecorder
+from faultlab.tools.trace import TraceRecorder, trace_path
 
 __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Tester", "build", "peer_names",
            "attach_trace"]
@@ -43,7 +42,7 @@ def peer_names(n: int) -> list[str]:
 
 def build(seed: int = 0, *, npeers: int = 3, clerks: int = 0,
           profile: NetworkProfile = ADVERSARIAL, copy_messages: bool = True,
-          **flags: bool) -> World:
+          paxos: type[Paxos] = Paxos) -> World:
     """A started World with peers p0..p{n-1} (and application clerks c0.. when asked).
 
     ``copy_messages=False`` skips the World's encode/decode copy of every delivered message
@@ -51,7 +50,7 @@ def build(seed: int = 0, *, npeers: int = 3, clerks: int = 0,
     world = World(seed, profile, copy_messages=copy_messages)
     names = peer_names(npeers)
     for i, name in enumerate(names):
-        world.add_node(name, lambda i=i: PaxosNode(names, i, **flags))
+        world.add_node(name, lambda i=i: PaxosNode(names, i, paxos))
     for k in range(clerks):
         world.add_client(f"c{k}", AppClerk)
     return world.start()
@@ -72,18 +71,19 @@ class Tester:
     """The 2015 paxos test_test.go helpers over a World of ``npaxos`` peers."""
 
     def __init__(self, npaxos: int, seed: int, *, unreliable: bool = False,
-                 trace: str | Path | None = None, name: str = "paxos", **flags: bool) -> None:
+                 trace: str | Path | None = None, name: str = "paxos",
+                 paxos: type[Paxos] = Paxos) -> None:
         self.seed = seed
         self.npaxos = npaxos
         self.names = peer_names(npaxos)
         self.world = World(seed, UNRELIABLE_2015 if unreliable else RELIABLE_2015)
         names = self.names
         for i, peer in enumerate(names):
-            self.world.add_node(peer, lambda i=i: PaxosNode(names, i, **flags))
+            self.world.add_node(peer, lambda i=i: PaxosNode(names, i, paxos))
         self.seen: dict[int, Any] = {}  # every value ever seen decided, per instance
         self._trace_file: IO[str] | None = None
-        if trace is None and os.environ.get("FAULTLAB_TRACE_DIR"):
-            trace = Path(os.environ["FAULTLAB_TRACE_DIR"]) / f"{name}-{seed}.jsonl"
+        if trace is None:
+            trace = trace_path(f"{name}-{seed}.jsonl")
         self.world.start()
         if trace is not None:
             self._trace_file = attach_trace(self.world, trace)

@@ -89,7 +89,7 @@ class PaxosLog:
     """The consensus log over Paxos; see the module docstring."""
 
     def __init__(self, ctx: Context, peers: Sequence[str], me: str,
-                 apply: Callable[[ApplyMsg], None], **flags: bool) -> None:
+                 apply: Callable[[ApplyMsg], None]) -> None:
         self.ctx = ctx
         self.me = me
         self.peers = tuple(peers)
@@ -97,7 +97,7 @@ class PaxosLog:
         self.npeers = len(self.peers)
         self.apply_cb = apply
         self.px = Paxos(ctx, self.peers, self.position, on_decide=self._on_decide,
-                        forget="own", **flags)
+                        forget="own")
         self.applied = 0          # highest index this incarnation is past (no-ops included)
         self.epoch = 0            # incarnations of this peer so far (persisted)
         self.term = 0

@@ -20,22 +20,23 @@ every clerk call returned and every started instance decided at every peer that 
 it (forgotten, or at or below that peer's own Done, is allowed).
 
 The ``Volatile...``, ``IgnoreAccepted...`` and ``Miscounted...`` subclasses explore the
-seeded bugs; tests assert that each is caught and shrunk. ``FAULTLAB_TRACE_DIR`` makes every
-example write its abstract-state trace there (``paxos-machine-<seed>.jsonl``).
+seeded bugs (the Paxos subclasses of :mod:`faultlab.paxos.bugs`); tests assert that each is
+caught and shrunk. ``FAULTLAB_TRACE_DIR`` makes every example write its abstract-state trace
+there (``paxos-machine-<seed>.jsonl``).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from faultlab.paxos.bugs import IgnoreAccepted, MiscountedMajority, VolatilePromise
 from faultlab.paxos.harness import attach_trace, build
 from faultlab.paxos.node import PaxosNode
 from faultlab.paxos.peer import Fate, Paxos
 from faultlab.sim.network import ADVERSARIAL
 from faultlab.sim.world import World
 from faultlab.tools.explore import WorldMachine
+from faultlab.tools.trace import trace_path
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
@@ -47,16 +48,15 @@ class PaxosMachine(WorldMachine):
     npeers: ClassVar[int] = 3
     nclerks: ClassVar[int] = 3
     max_seq: ClassVar[int] = 1
-    flags: ClassVar[dict[str, bool]] = {}
+    paxos_class: ClassVar[type[Paxos]] = Paxos   # a seeded bug's subclass swaps it
 
     @classmethod
     def build_world(cls, seed: int) -> World:
         world = build(seed, npeers=cls.npeers, clerks=cls.nclerks, profile=ADVERSARIAL,
-                      copy_messages=False, **cls.flags)
-        folder = os.environ.get("FAULTLAB_TRACE_DIR")
-        if folder:
-            world.attach("trace_file",
-                         attach_trace(world, Path(folder) / f"paxos-machine-{seed}.jsonl"))
+                      copy_messages=False, paxos=cls.paxos_class)
+        path = trace_path(f"paxos-machine-{seed}.jsonl")
+        if path is not None:
+            world.attach("trace_file", attach_trace(world, path))
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -245,16 +245,16 @@ class FivePeerMachine(PaxosMachine):
 class VolatilePromiseMachine(PaxosMachine):
     """Seeded bug: acceptors do not persist their promises."""
 
-    flags: ClassVar[dict[str, bool]] = {"volatile_promise": True}
+    paxos_class = VolatilePromise
 
 
 class IgnoreAcceptedMachine(PaxosMachine):
     """Seeded bug: proposers ignore the highest accepted value reported in promises."""
 
-    flags: ClassVar[dict[str, bool]] = {"ignore_accepted": True}
+    paxos_class = IgnoreAccepted
 
 
 class MiscountedMajorityMachine(PaxosMachine):
     """Seeded bug: the majority is npeers // 2."""
 
-    flags: ClassVar[dict[str, bool]] = {"miscount_majority": True}
+    paxos_class = MiscountedMajority

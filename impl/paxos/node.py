@@ -48,13 +48,13 @@ class PaxosNode(Node):
 
     px: Paxos
 
-    def __init__(self, peers: Sequence[str], me: int, **flags: bool) -> None:
+    def __init__(self, peers: Sequence[str], me: int, paxos: type[Paxos] = Paxos) -> None:
         self.peers = list(peers)
         self.me = me
-        self.flags = flags
+        self.paxos_class = paxos   # a seeded bug's subclass (faultlab.paxos.bugs) if wanted
 
     def on_start(self) -> None:
-        self.px = Paxos(self.ctx, self.peers, self.me, **self.flags)
+        self.px = self.paxos_class(self.ctx, self.peers, self.me)
         self.px.on_start()
 
     def on_message(self, src: str, msg: Any) -> None:

@@ -87,7 +87,13 @@ class Fate(enum.Enum):
 
 
 class Paxos:
-    """A Paxos peer embedded in a host node; see the module docstring."""
+    """A Paxos peer embedded in a host node; see the module docstring.
+
+    A seeded bug (faultlab.paxos.bugs) is a subclass that swaps ``acceptor_class`` or
+    ``proposer_class`` or overrides :meth:`quorum`."""
+
+    acceptor_class: type[Acceptor] = Acceptor
+    proposer_class: type[Proposer] = Proposer
 
     def __init__(
         self,
@@ -97,9 +103,6 @@ class Paxos:
         *,
         on_decide: Callable[[int], None] | None = None,
         forget: str = "all",
-        volatile_promise: bool = False,
-        ignore_accepted: bool = False,
-        miscount_majority: bool = False,
     ) -> None:
         if forget not in ("all", "own"):
             raise ValueError(f"forget must be 'all' or 'own', not {forget!r}")
@@ -109,10 +112,10 @@ class Paxos:
         self.me = me
         self.npeers = len(self.peers)
         self.index = {name: i for i, name in enumerate(self.peers)}
-        self.majority = self.npeers // 2 if miscount_majority else self.npeers // 2 + 1
+        self.majority = self.quorum()
         self.on_decide = on_decide
-        self.acceptor = Acceptor(self, volatile_promise=volatile_promise)
-        self.proposer = Proposer(self, ignore_accepted=ignore_accepted)
+        self.acceptor = self.acceptor_class(self)
+        self.proposer = self.proposer_class(self)
         self.learner = Learner(self)
         self.dones = [-1] * self.npeers
         self.floor = 0
@@ -123,6 +126,10 @@ class Paxos:
         self.rpc_count = 0          # requests received over the network (as the lab counts)
         self._records = InstanceRecords()  # the saved "inst" map, kept encoded
         self._head: tuple[Any, bytes] = (None, b"")  # (what it encodes, the saved head)
+
+    def quorum(self) -> int:
+        """How many peers make a majority."""
+        return self.npeers // 2 + 1
 
     # ------------------------------------------------------------------ the 2015 interface
 

@@ -16,9 +16,9 @@ back-off that doubles with each attempt (dueling proposers then rarely collide t
 reply saying the instance is already decided ends the proposal at once. The value each
 started instance was proposed with is persisted, so a restarted peer resumes its proposals.
 
-Seeded bugs: ``ignore_accepted`` proposes its own value even when a promise reports an
-accepted one; ``miscount_majority`` (in :class:`~faultlab.paxos.peer.Paxos`) uses
-``npeers // 2`` as the majority.
+Seeded bugs (faultlab.paxos.bugs): ``IgnoreAccepted`` overrides :meth:`Proposer.choose_value`
+to propose its own value even when a promise reports an accepted one; ``MiscountedMajority``
+overrides :meth:`~faultlab.paxos.peer.Paxos.quorum` with ``npeers // 2``.
 """
 
 from __future__ import annotations
@@ -67,9 +67,8 @@ class Proposal:
 
 
 class Proposer:
-    def __init__(self, peer: Paxos, *, ignore_accepted: bool = False) -> None:
+    def __init__(self, peer: Paxos) -> None:
         self.peer = peer
-        self.ignore_accepted = ignore_accepted
         self.proposals: dict[int, Proposal] = {}
 
     def start(self, seq: int, value: Any) -> None:
@@ -113,14 +112,15 @@ class Proposer:
         p.promises[src] = (r.accepted, r.value)
         if len(p.promises) < self.peer.majority:
             return
-        value = p.value
-        if not self.ignore_accepted:
-            best_n, best_v = max(p.promises.values(), key=lambda a: a[0])
-            if best_n >= 0:
-                value = best_v
+        value = self.choose_value(p)
         p.phase = ACCEPT
         p.proposing = value
         self.peer.broadcast(PaxosAccept(p.seq, p.n, value, self.peer.my_done))
+
+    def choose_value(self, p: Proposal) -> Any:
+        """Phase 2a's value: the highest-ballot value a promise reported, else our own."""
+        best_n, best_v = max(p.promises.values(), key=lambda a: a[0])
+        return best_v if best_n >= 0 else p.value
 
     def on_accept_reply(self, src: int, r: PaxosAcceptReply) -> None:
         p = self._current(r.seq, r.n, ACCEPT)

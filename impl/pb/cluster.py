@@ -8,7 +8,6 @@ everything and a restart is a fresh, uninitialised server.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from faultlab.pb.clerk import Clerk, ViewClerk
@@ -18,7 +17,7 @@ from faultlab.pb.viewservice import ViewServer
 from faultlab.sim.network import RELIABLE, RELIABLE_2015, UNRELIABLE_2015, NetworkProfile
 from faultlab.sim.world import World
 
-__all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Bugs", "build", "add_server", "add_clerk",
+__all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "build", "add_server", "add_clerk",
            "add_view_clerk", "vs_view", "server"]
 
 # The 2015 harness's networks (one definition for every lab: faultlab.sim.network); pings
@@ -26,19 +25,9 @@ __all__ = ["RELIABLE_2015", "UNRELIABLE_2015", "Bugs", "build", "add_server", "a
 # this is stricter).
 
 
-@dataclasses.dataclass(frozen=True)
-class Bugs:
-    """The seeded bugs; all off by default."""
-
-    reply_before_backup_ack: bool = False
-    advance_without_ack: bool = False
-    no_duplicate_detection: bool = False
-
-
-def add_server(world: World, name: str, bugs: Bugs = Bugs()) -> None:
-    world.add_node(name, lambda: PBServer(
-        reply_before_backup_ack=bugs.reply_before_backup_ack,
-        no_duplicate_detection=bugs.no_duplicate_detection))
+def add_server(world: World, name: str, server: type[PBServer] = PBServer) -> None:
+    """A pbservice server; ``server`` a seeded bug's subclass (faultlab.pb.bugs) if wanted."""
+    world.add_node(name, server)
 
 
 def add_clerk(world: World, name: str, retry: float = CLERK_RETRY) -> None:
@@ -50,13 +39,14 @@ def add_view_clerk(world: World, name: str, boot: int = 1) -> None:
 
 
 def build(seed: int = 0, *, servers: int = 3, clerks: int = 2,
-          profile: NetworkProfile = RELIABLE, bugs: Bugs = Bugs(),
-          **world_options: Any) -> World:
-    """A started World with the viewservice, ``servers`` servers and ``clerks`` clerks."""
+          profile: NetworkProfile = RELIABLE, server: type[PBServer] = PBServer,
+          viewservice: type[ViewServer] = ViewServer, **world_options: Any) -> World:
+    """A started World with the viewservice, ``servers`` servers and ``clerks`` clerks
+    (``server`` and ``viewservice``: the classes to run, e.g. a seeded bug's)."""
     world = World(seed, profile, **world_options)
-    world.add_node(VIEWSERVICE, lambda: ViewServer(advance_without_ack=bugs.advance_without_ack))
+    world.add_node(VIEWSERVICE, viewservice)
     for i in range(1, servers + 1):
-        add_server(world, f"s{i}", bugs)
+        add_server(world, f"s{i}", server)
     for i in range(1, clerks + 1):
         add_clerk(world, f"c{i}")
     return world.start()

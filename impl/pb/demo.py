@@ -13,8 +13,10 @@ import random
 
 from faultlab.checker.linearizability import Verdict, check
 from faultlab.demo_row import DemoRow
-from faultlab.pb.cluster import UNRELIABLE_2015, Bugs, build, vs_view
+from faultlab.pb.bugs import ReplyBeforeBackupAck
+from faultlab.pb.cluster import UNRELIABLE_2015, build, vs_view
 from faultlab.pb.explore import backup_behind
+from faultlab.pb.server import PBServer
 from faultlab.sim.world import World
 from faultlab.tools.history import operations
 from faultlab.tools.workload import run_workload
@@ -24,8 +26,8 @@ __all__ = ["demo"]
 ROUNDS = 6
 
 
-def _run(seed: int, bugs: Bugs) -> tuple[World, list[str]]:
-    world = build(seed, servers=3, clerks=3, profile=UNRELIABLE_2015, bugs=bugs)
+def _run(seed: int, server: type[PBServer]) -> tuple[World, list[str]]:
+    world = build(seed, servers=3, clerks=3, profile=UNRELIABLE_2015, server=server)
     violations: list[str] = []
 
     def watch(w: World, step: tuple) -> None:
@@ -58,7 +60,7 @@ def _run(seed: int, bugs: Bugs) -> tuple[World, list[str]]:
 
 
 def demo(seed: int) -> list[DemoRow]:
-    world, violations = _run(seed, Bugs())
+    world, violations = _run(seed, PBServer)
     result = check(operations(world), "kv", timeout=5.0)
     done = sum(1 for r in world.history if r.done)
     ok = result.verdict is not Verdict.ILLEGAL and not violations
@@ -69,7 +71,7 @@ def demo(seed: int) -> list[DemoRow]:
         checked="linearizability (kv), backup complete",
         verdict=(f"{result.verdict}" + (f"; {violations[0]}" if violations else "")),
         ok=ok)]
-    buggy, caught = _run(seed, Bugs(reply_before_backup_ack=True))
+    buggy, caught = _run(seed, ReplyBeforeBackupAck)
     rows.append(DemoRow(
         system="pb (seeded bug: reply before backup ack)",
         driver="seeded scheduler, 2015 unreliable net, crashes",

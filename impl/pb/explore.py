@@ -30,7 +30,7 @@ the lab's design cannot recover from that, and the machine then only checks safe
 The history, open calls included, must be linearizable under the
 checker's kv model; an unknown verdict (search timeout) is reported as a Hypothesis event.
 
-Seeded-bug variants (``Buggy...`` classes) switch on one bug each.
+Seeded-bug variants (``Buggy...`` classes) run one bug each (a subclass of faultlab.pb.bugs).
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from faultlab.checker.linearizability import Verdict, check
-from faultlab.pb.cluster import Bugs, build, vs_view
+from faultlab.pb.bugs import AdvanceWithoutAck, NoDuplicateDetection, ReplyBeforeBackupAck
+from faultlab.pb.cluster import build, vs_view
 from faultlab.pb.common import OK, VIEWSERVICE, PBReply, View, VSPing
 from faultlab.pb.server import PBServer
+from faultlab.pb.viewservice import ViewServer
 from faultlab.sim.network import ADVERSARIAL
 from faultlab.sim.world import CallTimeout, Envelope, World
 from faultlab.tools.explore import CallAll, WorldMachine, pick
@@ -158,12 +160,14 @@ def _initialised(world: World, depth: int) -> bool:
 class PBMachine(CallAll, WorldMachine):
     """The correct service under attack: no violation may ever appear."""
 
-    bugs: ClassVar[Bugs] = Bugs()
+    server_class: ClassVar[type[PBServer]] = PBServer   # a seeded bug's subclass swaps it
+    viewservice_class: ClassVar[type[ViewServer]] = ViewServer
     settle_timeout: ClassVar[float] = 10.0
 
     @classmethod
     def build_world(cls, seed: int) -> World:
-        world = build(seed, servers=3, clerks=3, profile=ADVERSARIAL, bugs=cls.bugs)
+        world = build(seed, servers=3, clerks=3, profile=ADVERSARIAL, server=cls.server_class,
+                      viewservice=cls.viewservice_class)
         depth = (2, 0, 1, 2)[seed % 4]
         if depth:
             cls.warm_up(world, lambda: _initialised(world, depth), 10.0)
@@ -292,16 +296,16 @@ def _event(text: str) -> None:
 class BuggyReplyBeforeAckMachine(PBMachine):
     """Seeded bug: the primary answers before the backup acknowledged the operation."""
 
-    bugs = Bugs(reply_before_backup_ack=True)
+    server_class = ReplyBeforeBackupAck
 
 
 class BuggyAdvanceWithoutAckMachine(PBMachine):
     """Seeded bug: the viewservice changes views without the primary's acknowledgement."""
 
-    bugs = Bugs(advance_without_ack=True)
+    viewservice_class = AdvanceWithoutAck
 
 
 class BuggyNoDuplicateDetectionMachine(PBMachine):
     """Seeded bug: the primary applies a retried or duplicated Put/Append again."""
 
-    bugs = Bugs(no_duplicate_detection=True)
+    server_class = NoDuplicateDetection

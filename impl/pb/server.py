@@ -29,9 +29,9 @@ Protocol (2015 lab 2B, as message passing):
   highest applied Put/Append number and travels with the state, so a retried or duplicated
   request is applied once, even after a failover.
 
-Seeded bugs (off by default): ``reply_before_backup_ack`` (the primary applies and answers
-at once and forwards without waiting), ``no_duplicate_detection`` (the primary ignores the
-at-most-once table).
+Seeded bugs are subclasses in :mod:`faultlab.pb.bugs` that override a hook:
+:meth:`PBServer.is_duplicate` (the at-most-once check) or :meth:`PBServer.replicate` (what the
+primary does with an operation while it has a backup).
 
 Abstract state (``abstract_state``, for traces): ``view`` = [num, primary, backup] as this
 server knows it; ``role`` = "primary", "backup" or "idle" in that view; ``serving`` = whether
@@ -76,11 +76,8 @@ Request = tuple[str, int, str, str, str]
 class PBServer(Node):
     """One pbservice server; see the module docstring for the protocol."""
 
-    def __init__(self, *, viewservice: str = VIEWSERVICE, reply_before_backup_ack: bool = False,
-                 no_duplicate_detection: bool = False) -> None:
+    def __init__(self, *, viewservice: str = VIEWSERVICE) -> None:
         self.vs = viewservice
-        self.reply_before_backup_ack = reply_before_backup_ack
-        self.no_duplicate_detection = no_duplicate_detection
         self.view = NO_VIEW
         self.synced = 0
         self.backup_synced = 0
@@ -179,9 +176,9 @@ class PBServer(Node):
             return
         if self.current is not None:
             if self.view.backup:
-                self._send_forward()
+                self.send_forward()
                 return
-            self._commit()
+            self.commit()
         self._pump()
 
     def _abort(self) -> None:
@@ -202,7 +199,7 @@ class PBServer(Node):
             req: Request = (src, msg.seq, "get", msg.key, "")
         else:
             req = (src, msg.seq, "append" if msg.append else "put", msg.key, msg.value)
-            if self._duplicate(src, msg.seq):
+            if self.is_duplicate(src, msg.seq):
                 self.ctx.send(src, PBReply(msg.seq, OK, "", self.view.num))
                 return
         if self.current is not None and self.current[:2] == req[:2]:
@@ -213,27 +210,29 @@ class PBServer(Node):
         self.queue.append(req)
         self._pump()
 
-    def _duplicate(self, client: str, seq: int) -> bool:
-        return not self.no_duplicate_detection and self.dedup.get(client, 0) >= seq
+    def is_duplicate(self, client: str, seq: int) -> bool:
+        """Whether this clerk's request ``seq`` was applied already (the at-most-once table)."""
+        return self.dedup.get(client, 0) >= seq
 
     def _pump(self) -> None:
         while self.current is None and self.queue and self.is_serving():
             req = self.queue.pop(0)
             client, seq, op = req[:3]
-            if op != "get" and self._duplicate(client, seq):
+            if op != "get" and self.is_duplicate(client, seq):
                 self.ctx.send(client, PBReply(seq, OK, "", self.view.num))
                 continue
             self.current = req
             if not self.view.backup:
-                self._commit()
-            elif self.reply_before_backup_ack:  # seeded bug: answer, then forward blindly
-                self._send_forward()
-                self.ctx.cancel_timer("peer")
-                self._commit()
+                self.commit()
             else:
-                self._send_forward()
+                self.replicate()
 
-    def _send_forward(self) -> None:
+    def replicate(self) -> None:
+        """With a backup, the operation in progress goes to it first; its acknowledgement
+        commits and answers it."""
+        self.send_forward()
+
+    def send_forward(self) -> None:
         client, seq, op, key, value = self.current
         idx = self.applied if op == "get" else self.applied + 1
         self.ctx.send(self.view.backup,
@@ -250,9 +249,9 @@ class PBServer(Node):
                                                        dict(self.store), dict(self.dedup)))
             self.ctx.set_timer("peer", PEER_RETRY)
         elif self.current is not None:
-            self._send_forward()
+            self.send_forward()
 
-    def _commit(self) -> None:
+    def commit(self) -> None:
         client, seq, op, key, value = self.current
         self.current = None
         if op == "get":
@@ -279,7 +278,7 @@ class PBServer(Node):
         elif (self.current is not None and msg.err == OK
               and (msg.client, msg.seq) == self.current[:2]):
             self.ctx.cancel_timer("peer")
-            self._commit()
+            self.commit()
             self._pump()
 
     def _transfer_reply(self, msg: PBTransferReply) -> None:

@@ -22,8 +22,8 @@ made primary of view 1: it may start the store from empty. A restarted view-1 pr
 another boot id and gets ``genesis=False``, so it cannot serve an empty store as if it were
 the data.
 
-Seeded bug (off by default): ``advance_without_ack=True`` changes views without waiting for
-the primary's acknowledgement.
+Seeded bug: :class:`faultlab.pb.bugs.AdvanceWithoutAck` overrides
+:meth:`ViewServer.may_change_view` to change views without the primary's acknowledgement.
 
 Abstract state (``abstract_state``, for traces):
 ``view`` = [num, primary, backup]; ``acked`` = whether the primary acknowledged ``view``;
@@ -54,8 +54,7 @@ DEAD_AFTER = DEAD_PINGS * PING_INTERVAL
 class ViewServer(Node):
     """The viewservice node; see the module docstring for the rules it follows."""
 
-    def __init__(self, *, advance_without_ack: bool = False) -> None:
-        self.advance_without_ack = advance_without_ack
+    def __init__(self) -> None:
         self.view = NO_VIEW
         self.acked = False  # the primary of ``view`` pinged with view.num
         self.primary_restarted = False  # the primary of ``view`` pinged 0 since
@@ -81,8 +80,9 @@ class ViewServer(Node):
 
     # ------------------------------------------------------------------ rules
 
-    def _can_change(self) -> bool:
-        return self.acked or self.advance_without_ack
+    def may_change_view(self) -> bool:
+        """The rule: no new view until the primary acknowledged the current one."""
+        return self.acked
 
     def _alive(self, name: str) -> bool:
         seen = self.last_ping.get(name)
@@ -114,10 +114,10 @@ class ViewServer(Node):
                 self.primary_restarted = False
             elif msg.viewnum == 0:  # restarted: as good as dead
                 self.primary_restarted = True
-                if self._can_change():
+                if self.may_change_view():
                     self._primary_lost()
                     return
-        elif src == v.backup and msg.viewnum == 0 and self._can_change():
+        elif src == v.backup and msg.viewnum == 0 and self.may_change_view():
             self._change(v.primary, self._idle(src))  # restarted backup loses its role
             return
         self._fill_backup()
@@ -130,7 +130,7 @@ class ViewServer(Node):
 
     def _fill_backup(self) -> None:
         v = self.view
-        if v.primary and not v.backup and self._can_change():
+        if v.primary and not v.backup and self.may_change_view():
             idle = self._idle()
             if idle:
                 self._change(v.primary, idle)
@@ -138,7 +138,7 @@ class ViewServer(Node):
     def tick(self) -> None:
         """Every ping interval: replace dead servers, give a backup-less view a backup."""
         v = self.view
-        if v.num == 0 or not self._can_change():
+        if v.num == 0 or not self.may_change_view():
             return
         if self.primary_restarted or not self._alive(v.primary):
             self._primary_lost()

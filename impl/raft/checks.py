@@ -25,6 +25,8 @@ keeps of them (the "ghost" state):
   entry once known committed never changes (the Applier and the committed record).
 * **Applied index monotonic**: within one incarnation, lastApplied never decreases and never
   exceeds the applied record; commands are applied in order with no gap.
+* **Apply after commit**: lastApplied never exceeds commitIndex (only committed entries reach
+  the service; Figure 2's "if commitIndex > lastApplied: apply").
 """
 
 from __future__ import annotations
@@ -177,6 +179,9 @@ class SafetyMonitor:
                 self.fail("applied index monotonic",
                           f"{name} lastApplied went from {prev[1]} to {r.last_applied}")
             self.applied[name] = (inc, r.last_applied)
+            if r.last_applied > r.commit_index:
+                self.fail("apply after commit", f"{name} applied through index "
+                          f"{r.last_applied} but its commitIndex is {r.commit_index}")
             # Terms in a log never decrease and never exceed the current term.
             last = r.snapshot_term
             for t, _ in r.log:

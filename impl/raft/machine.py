@@ -20,7 +20,7 @@ At teardown the network heals, crashed servers restart, the network turns reliab
 within ``settle_timeout`` virtual seconds a leader must be elected and a new entry must be
 applied by every server.
 
-``FAULTLAB_RAFT_TRACE=DIR`` writes every example's abstract-state trace to
+``FAULTLAB_TRACE_DIR=DIR`` writes every example's abstract-state trace to
 ``DIR/<Machine>-<seed>-<n>.jsonl``.
 """
 
@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from faultlab.raft.bugs import raft_with
 from faultlab.raft.checks import Applier, SafetyMonitor
 from faultlab.raft.messages import (
     AppendEntries,
@@ -48,7 +48,7 @@ from faultlab.raft.server import build_cluster, server_names
 from faultlab.sim.network import ADVERSARIAL, RELIABLE
 from faultlab.sim.world import Envelope, World
 from faultlab.tools.explore import WorldMachine
-from faultlab.tools.trace import TraceRecorder
+from faultlab.tools.trace import TraceRecorder, trace_path
 from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -78,7 +78,7 @@ class RaftMachine(WorldMachine):
 
     n_servers: ClassVar[int] = 3
     snapshot_interval: ClassVar[int | None] = 4
-    bugs: ClassVar[frozenset[str]] = frozenset()
+    bugs: ClassVar[frozenset[str]] = frozenset()   # names of faultlab.raft.bugs.BUGS
     settle_timeout: ClassVar[float] = 10.0
 
     @classmethod
@@ -87,14 +87,13 @@ class RaftMachine(WorldMachine):
         context = f" ({cls.__name__}, seed {seed})"
         applier = Applier(names, cls.snapshot_interval, context, raise_at_once=False)
         world = build_cluster(seed, cls.n_servers, ADVERSARIAL, on_apply=applier.apply,
-                              on_boot=applier.boot, bugs=cls.bugs, clerks=1)
+                              on_boot=applier.boot, raft=raft_with(cls.bugs), clerks=1)
         world.attach("raft_applier", applier)
         world.attach("raft_monitor", SafetyMonitor(world, applier, context))
-        folder = os.environ.get("FAULTLAB_RAFT_TRACE")
-        if folder:
+        path = trace_path(f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
+        if path is not None:
             world.attach("raft_trace", TraceRecorder(world, "raft"))
-            world.attach("raft_trace_path",
-                         Path(folder) / f"{cls.__name__}-{seed}-{next(_trace_counter)}.jsonl")
+            world.attach("raft_trace_path", path)
         return world
 
     def call_input(self) -> st.SearchStrategy:
@@ -280,7 +279,6 @@ class RaftMachine(WorldMachine):
         trace = self.world.attached("raft_trace", None)
         if trace is not None:
             path: Path = self.world.attached("raft_trace_path")
-            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n"
                                     for line in trace.lines))
 

@@ -36,8 +36,10 @@ The code follows the figure's sections in order:
   log[N].term == current_term** (entries of older terms are committed only indirectly,
   Figure 8); every server applies entries ``last_applied+1 .. commit_index`` in order.
 
-Seeded bugs: each constructor flag ``bug_*`` (all off by default) switches on one classic
-mistake, so the tests can show that the Hypothesis machine catches it. See :data:`BUGS`.
+Seeded bugs are subclasses in :mod:`faultlab.raft.bugs`, each overriding one hook of
+:class:`Raft` (``candidate_up_to_date``, ``may_commit_by_counting``, ``durable_voted_for``,
+``resolve_conflict``, ``apply_limit``) with one classic mistake, so the tests can show that
+the Hypothesis machine catches it.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from faultlab.raft.messages import (
 from faultlab.sim import codec
 from faultlab.sim.node import Context
 
-__all__ = ["Raft", "BUGS", "FOLLOWER", "CANDIDATE", "LEADER", "HEARTBEAT",
+__all__ = ["Raft", "FOLLOWER", "CANDIDATE", "LEADER", "HEARTBEAT",
            "ELECTION_TIMEOUT", "ELECTION_TIMER", "HEARTBEAT_TIMER"]
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
@@ -69,20 +71,6 @@ CHUNK = 64                        # log entries per joined piece of the persiste
 ELECTION_TIMER = "raft:election"
 HEARTBEAT_TIMER = "raft:heartbeat"
 
-BUGS = {
-    "vote_without_up_to_date_check":
-        "RequestVote grants a vote without checking that the candidate's log is up-to-date",
-    "commit_old_term_by_counting":
-        "the leader commits an entry of an earlier term once a majority stores it",
-    "forget_voted_for":
-        "votedFor is not persisted, so a restarted server can vote twice in one term",
-    "keep_conflicting_suffix":
-        "AppendEntries overwrites a conflicting entry but keeps the entries after it",
-    "apply_beyond_commit":
-        "servers apply entries up to the end of their log instead of up to commitIndex",
-}
-
-
 class Raft:
     """One Raft peer. ``peers`` names every server of the cluster, ``me`` included."""
 
@@ -92,12 +80,6 @@ class Raft:
         peers: Sequence[str],
         me: str,
         apply: Callable[[ApplyMsg], None],
-        *,
-        bug_vote_without_up_to_date_check: bool = False,
-        bug_commit_old_term_by_counting: bool = False,
-        bug_forget_voted_for: bool = False,
-        bug_keep_conflicting_suffix: bool = False,
-        bug_apply_beyond_commit: bool = False,
     ) -> None:
         self.ctx = ctx
         self.peers = tuple(peers)
@@ -105,11 +87,6 @@ class Raft:
         self.others = tuple(p for p in self.peers if p != me)
         self.majority = len(self.peers) // 2 + 1
         self.apply = apply
-        self.bug_vote_without_up_to_date_check = bug_vote_without_up_to_date_check
-        self.bug_commit_old_term_by_counting = bug_commit_old_term_by_counting
-        self.bug_forget_voted_for = bug_forget_voted_for
-        self.bug_keep_conflicting_suffix = bug_keep_conflicting_suffix
-        self.bug_apply_beyond_commit = bug_apply_beyond_commit
 
         # Persistent state on all servers (saved before answering any RPC).
         self.current_term = 0
@@ -186,10 +163,13 @@ class Raft:
         pieces (the persister joins them when read), built from the cached encoding of each
         entry (the codec writes a tuple as tag, count, items): saving after an append neither
         re-encodes nor copies the whole log."""
-        voted = None if self.bug_forget_voted_for else self.voted_for
-        head = codec.encode((self.current_term, voted, self.snapshot_index,
+        head = codec.encode((self.current_term, self.durable_voted_for(), self.snapshot_index,
                              self.snapshot_term, ()))
         return codec.last_pieces(head, len(self.log), self._encoded_pieces())
+
+    def durable_voted_for(self) -> str | None:
+        """The votedFor that persisting saves (a vote must survive a restart)."""
+        return self.voted_for
 
     def persist(self, snapshot: bytes | None = None) -> None:
         """Save currentTerm, votedFor and the log (and the snapshot, atomically, if given)."""
@@ -258,8 +238,6 @@ class Raft:
             # their reply (or the next heartbeat, if they were lost) carries this one too.
             if self.sent_index[peer] <= self.match_index[peer]:
                 self._send_append_entries(peer)
-        if self.bug_apply_beyond_commit:
-            self._apply_committed()
         return index, self.current_term, True
 
     def get_state(self) -> tuple[int, bool]:
@@ -305,13 +283,17 @@ class Raft:
         self.votes = set()
         self.next_index, self.match_index, self.sent_index = {}, {}, {}
 
+    def apply_limit(self) -> int:
+        """The last index this server may apply: its commitIndex."""
+        return self.commit_index
+
     def _apply_committed(self) -> None:
         """If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]."""
         if self._applying:  # the service may call snapshot() from inside apply
             return
         self._applying = True
         try:
-            limit = self.last_log_index() if self.bug_apply_beyond_commit else self.commit_index
+            limit = self.apply_limit()
             while self.last_applied < limit:
                 index = self.last_applied + 1
                 term, command = self.entry(index)
@@ -340,15 +322,16 @@ class Raft:
         for peer in self.others:
             self.ctx.send(peer, rv)
 
+    def candidate_up_to_date(self, rv: RequestVote) -> bool:
+        """Section 5.4.1: the candidate's log is at least as up-to-date as ours."""
+        return (rv.last_log_term, rv.last_log_index) >= (
+            self.last_log_term(), self.last_log_index())
+
     def _on_request_vote(self, src: str, rv: RequestVote) -> None:
         self._observe_term(rv.term)
-        up_to_date = (rv.last_log_term, rv.last_log_index) >= (
-            self.last_log_term(), self.last_log_index())
-        if self.bug_vote_without_up_to_date_check:
-            up_to_date = True
         granted = (rv.term == self.current_term
                    and self.voted_for in (None, rv.candidate)
-                   and up_to_date)
+                   and self.candidate_up_to_date(rv))
         if granted:
             if self.voted_for != rv.candidate:
                 self.voted_for = rv.candidate
@@ -435,12 +418,16 @@ class Raft:
                 return None
         return self.snapshot_index if self.snapshot_term == term else None
 
+    def may_commit_by_counting(self, term: int | None) -> bool:
+        """Only entries of the current term are committed by counting replicas (Figure 8)."""
+        return term == self.current_term
+
     def _advance_commit_index(self) -> None:
         """If there exists an N > commitIndex such that a majority of matchIndex[i] >= N and
         log[N].term == currentTerm: set commitIndex = N."""
         for n in range(self.last_log_index(), self.commit_index, -1):
             term = self.term_at(n)
-            if term != self.current_term and not self.bug_commit_old_term_by_counting:
+            if not self.may_commit_by_counting(term):
                 break  # terms only decrease going back: no current-term entry below
             count = 1 + sum(1 for p in self.others if self.match_index[p] >= n)
             if count >= self.majority:
@@ -465,6 +452,13 @@ class Raft:
             self._send_append_entries(src)
 
     # ------------------------------------------------------------------ replication (follower)
+
+    def resolve_conflict(self, pos: int, entries: Sequence[tuple[int, Any]]) -> bool:
+        """Log position ``pos`` conflicts with ``entries[0]``: delete it and all that follow
+        it, append ``entries``. True: the log now ends with the leader's entries."""
+        self._log_truncate(pos)
+        self._log_append(entries)
+        return True
 
     def _on_append_entries(self, src: str, ae: AppendEntries) -> None:
         self._observe_term(ae.term)
@@ -510,16 +504,9 @@ class Raft:
                 changed = True
                 break
             if self.term_at(index) != new[0]:
-                pos = index - self.snapshot_index - 1
                 changed = True
-                if self.bug_keep_conflicting_suffix:
-                    self.log[pos] = new  # the entries after it stay
-                    self._encoded[pos] = codec.encode(new)
-                    self._unchunk(pos)
-                    continue
-                self._log_truncate(pos)
-                self._log_append(entries[k:])
-                break
+                if self.resolve_conflict(index - self.snapshot_index - 1, entries[k:]):
+                    break
         if changed:
             self.persist()
         last_new = prev + len(entries)

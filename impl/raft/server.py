@@ -10,11 +10,11 @@ traces and replay files like every other step).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from faultlab.consensus import ApplyMsg
-from faultlab.raft.raft import BUGS, Raft
+from faultlab.raft.raft import Raft
 from faultlab.sim.messages import message
 from faultlab.sim.network import RELIABLE, NetworkProfile
 from faultlab.sim.node import ClientNode, Node
@@ -45,22 +45,18 @@ class RaftServer(Node):
         *,
         on_apply: Callable[[RaftServer, ApplyMsg], None] | None = None,
         on_boot: Callable[[RaftServer], None] | None = None,
-        bugs: Iterable[str] = (),
+        raft: type[Raft] = Raft,
     ) -> None:
         self.peers = tuple(peers)
         self.on_apply = on_apply
         self.on_boot = on_boot
-        self.bugs = frozenset(bugs)
-        unknown = self.bugs - set(BUGS)
-        if unknown:
-            raise ValueError(f"unknown Raft bugs {sorted(unknown)}; known: {sorted(BUGS)}")
+        self.raft_class = raft   # a seeded bug's subclass (faultlab.raft.bugs) if wanted
         self.raft: Raft
 
     def on_start(self) -> None:
         if self.on_boot is not None:
             self.on_boot(self)
-        flags = {f"bug_{b}": True for b in self.bugs}
-        self.raft = Raft(self.ctx, self.peers, self.ctx.name, self._apply, **flags)
+        self.raft = self.raft_class(self.ctx, self.peers, self.ctx.name, self._apply)
         self.raft.on_start()
 
     def _apply(self, msg: ApplyMsg) -> None:
@@ -104,17 +100,16 @@ def build_cluster(
     *,
     on_apply: Callable[[RaftServer, ApplyMsg], None] | None = None,
     on_boot: Callable[[RaftServer], None] | None = None,
-    bugs: Iterable[str] = (),
+    raft: type[Raft] = Raft,
     clerks: int = 0,
     **world_options: Any,
 ) -> World:
     """A started World with servers s0..s{n-1} running Raft and ``clerks`` proposers."""
     world = World(seed, profile, **world_options)
     peers = server_names(n)
-    bugs = frozenset(bugs)
     for name in peers:
         world.add_node(name, lambda: RaftServer(peers, on_apply=on_apply, on_boot=on_boot,
-                                                bugs=bugs))
+                                                raft=raft))
     for i in range(clerks):
         world.add_client(f"c{i}", Proposer)
     return world.start()

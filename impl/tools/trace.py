@@ -19,19 +19,34 @@ copied, or absent for steps that handle nothing (a delivery lost on arrival, cra
 partition, heal, invoke...). ``lost``, when present, lists the messages this step made sure
 will never arrive (``{"src", "dst", "type", "fields", "why"}``: lost on send or on arrival,
 dropped), so a checker can take them out of its model of the network.
+
+Every lab tester and machine records a trace per run when ``FAULTLAB_TRACE_DIR`` names a
+folder; :func:`trace_path` is the one place that reads it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+from pathlib import Path
 from typing import IO, Any
 
 from faultlab.sim.world import Envelope, Pending, World
 
-__all__ = ["TraceRecorder", "TRACE_FORMAT"]
+__all__ = ["TraceRecorder", "TRACE_FORMAT", "TRACE_ENV", "trace_path"]
 
 TRACE_FORMAT = 1
+TRACE_ENV = "FAULTLAB_TRACE_DIR"
+
+
+def trace_path(file_name: str) -> Path | None:
+    """``$FAULTLAB_TRACE_DIR/file_name`` (the folder created), or None when tracing is off."""
+    folder = os.environ.get(TRACE_ENV)
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / file_name
 
 
 def _plain(v: Any) -> Any:

@@ -45,8 +45,8 @@ def test_split_covers_the_input_at_line_boundaries(chunks: list[Path]) -> None:
     assert all(p.read_text().endswith("\n") for p in chunks)
 
 
-def test_basic(tmp_path: Path, chunks: list[Path]) -> None:
-    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=2, seed=0)
+def test_basic(tmp_path: Path, chunks: list[Path], seed: int) -> None:
+    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=2, seed=seed)
     run = run_job(job)
     assert run.completed
     check(tmp_path)
@@ -56,8 +56,8 @@ def test_basic(tmp_path: Path, chunks: list[Path]) -> None:
     assert sum(jobs.values()) == N_MAP + N_REDUCE  # no failures: every task once
 
 
-def test_one_failure(tmp_path: Path, chunks: list[Path]) -> None:
-    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=0, seed=1)
+def test_one_failure(tmp_path: Path, chunks: list[Path], seed: int) -> None:
+    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=0, seed=seed)
     job.add_worker("w0", max_tasks=10)
     job.add_worker("w1")
     run = run_job(job)
@@ -69,8 +69,8 @@ def test_one_failure(tmp_path: Path, chunks: list[Path]) -> None:
     assert jobs["w0.0"] == 10 and jobs["w1.0"] == N_MAP + N_REDUCE - 10
 
 
-def test_many_failures(tmp_path: Path, chunks: list[Path]) -> None:
-    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=2, seed=2,
+def test_many_failures(tmp_path: Path, chunks: list[Path], seed: int) -> None:
+    job = build_job(tmp_path, chunks, "numbers", n_reduce=N_REDUCE, workers=2, seed=seed,
                     max_tasks=10)
 
     def two_more(job: SimJob) -> None:

@@ -34,14 +34,14 @@ def test_wc(tmp_path: Path, books: list[str], seed: int) -> None:
     assert job.coordinator.reassigned == 0 and job.coordinator.duplicate_reports == 0
 
 
-def test_indexer(tmp_path: Path, books: list[str]) -> None:
-    job = build_job(tmp_path, books, "indexer", workers=2, seed=3)
+def test_indexer(tmp_path: Path, books: list[str], seed: int) -> None:
+    job = build_job(tmp_path, books, "indexer", workers=2, seed=seed)
     assert run_job(job).completed
     assert output_lines(tmp_path) == reference_lines("indexer", books)
 
 
-def test_map_parallelism(tmp_path: Path, books: list[str]) -> None:
-    job = build_job(tmp_path, books, "mtiming", workers=2, seed=4)
+def test_map_parallelism(tmp_path: Path, books: list[str], seed: int) -> None:
+    job = build_job(tmp_path, books, "mtiming", workers=2, seed=seed)
     assert run_job(job).completed
     out = output_lines(tmp_path)
     assert len(lines_starting(out, "times-")) == 2, "exactly 2 workers must have run maps"
@@ -49,8 +49,8 @@ def test_map_parallelism(tmp_path: Path, books: list[str]) -> None:
         "map workers did not run in parallel"
 
 
-def test_reduce_parallelism(tmp_path: Path, books: list[str]) -> None:
-    job = build_job(tmp_path, books, "rtiming", workers=2, seed=5)
+def test_reduce_parallelism(tmp_path: Path, books: list[str], seed: int) -> None:
+    job = build_job(tmp_path, books, "rtiming", workers=2, seed=seed)
     assert run_job(job).completed
     out = output_lines(tmp_path)
     assert len([line for line in out if len(line) == 3 and line.endswith(" 2")]) >= 2, \
@@ -77,9 +77,10 @@ def test_job_count(tmp_path: Path, books: list[str], seed: int) -> None:
     assert run_jobcount(tmp_path, books, seed, task_timeout=10.0) == len(books)
 
 
-def test_job_count_catches_spurious_reexecution(tmp_path: Path, books: list[str]) -> None:
+def test_job_count_catches_spurious_reexecution(tmp_path: Path, books: list[str],
+                                                 seed: int) -> None:
     """The check is real: a coordinator that reassigns after 1 s (maps take 2-5 s) fails it."""
-    assert run_jobcount(tmp_path, books, 0, task_timeout=1.0) > len(books)
+    assert run_jobcount(tmp_path, books, seed, task_timeout=1.0) > len(books)
 
 
 def run_early_exit(tmp_path: Path, books: list[str], seed: int,
@@ -115,8 +116,9 @@ class ImpatientWorker(Worker):
         super().on_message(src, msg)
 
 
-def test_early_exit_catches_an_impatient_worker(tmp_path: Path, books: list[str]) -> None:
-    first, final = run_early_exit(tmp_path, books, 0, ImpatientWorker)
+def test_early_exit_catches_an_impatient_worker(tmp_path: Path, books: list[str],
+                                                seed: int) -> None:
+    first, final = run_early_exit(tmp_path, books, seed, ImpatientWorker)
     assert first != final
 
 

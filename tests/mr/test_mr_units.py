@@ -46,8 +46,8 @@ def app_file(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_a_dead_workers_task_is_reassigned_after_exactly_the_timeout(
-        tmp_path: Path, books: list[str]) -> None:
-    job = build_job(tmp_path, books, "wc", workers=0)
+        tmp_path: Path, books: list[str], seed: int) -> None:
+    job = build_job(tmp_path, books, "wc", workers=0, seed=seed)
     job.add_worker("w0", max_tasks=0)  # dies holding map task 0
     job.add_worker("w1")
     run = run_job(job)
@@ -62,11 +62,11 @@ def test_a_dead_workers_task_is_reassigned_after_exactly_the_timeout(
 
 @pytest.mark.parametrize("seconds, reassigned", [(9.9, False), (10.5, True)])
 def test_a_slow_task_is_reassigned_only_after_ten_seconds(
-        tmp_path: Path, books: list[str], seconds: float, reassigned: bool) -> None:
+        tmp_path: Path, books: list[str], seconds: float, reassigned: bool, seed: int) -> None:
     app = app_file(tmp_path, "sleepy", SLEEPY.format(seconds=seconds))
     work = tmp_path / "job"
     work.mkdir()
-    job = build_job(work, books[:1], app, workers=2, n_reduce=3)
+    job = build_job(work, books[:1], app, workers=2, n_reduce=3, seed=seed)
     assert run_job(job).completed
     c = job.coordinator
     assert (c.reassigned == 1) is reassigned
@@ -91,11 +91,12 @@ def test_lost_messages_never_hand_out_a_task_twice(tmp_path: Path, books: list[s
     assert output_lines(tmp_path) == reference_lines("indexer", books)
 
 
-def test_values_reach_reduce_in_the_reference_order(tmp_path: Path, books: list[str]) -> None:
+def test_values_reach_reduce_in_the_reference_order(tmp_path: Path, books: list[str],
+                                                     seed: int) -> None:
     app = app_file(tmp_path, "in_order", IN_ORDER)
     work = tmp_path / "job"
     work.mkdir()
-    job = build_job(work, books, app, workers=3, n_reduce=5, seed=7)
+    job = build_job(work, books, app, workers=3, n_reduce=5, seed=seed)
     assert run_job(job).completed
     assert output_lines(work) == reference_lines(app, books)
 
@@ -171,8 +172,8 @@ def test_simulated_runs_are_a_function_of_the_seed(tmp_path: Path, books: list[s
     assert runs[0] != runs[2]
 
 
-def test_tasks_pause_the_cycle_collector_and_always_restore_it(tmp_path: Path,
-                                                               books: list[str]) -> None:
+def test_tasks_pause_the_cycle_collector_and_always_restore_it(tmp_path: Path, books: list[str],
+                                                               seed: int) -> None:
     import gc
 
     from faultlab.mr.app import cycle_collector_paused
@@ -188,7 +189,7 @@ def test_tasks_pause_the_cycle_collector_and_always_restore_it(tmp_path: Path,
     run_sequential(app, books[:1])
     work = tmp_path / "job"
     work.mkdir()
-    assert run_job(build_job(work, books[:2], app, workers=1, n_reduce=1, seed=1)).completed
+    assert run_job(build_job(work, books[:2], app, workers=1, n_reduce=1, seed=seed)).completed
     assert seen == [False, False, False] and gc.isenabled()
     with pytest.raises(KeyError), cycle_collector_paused():
         raise KeyError("an app's error")

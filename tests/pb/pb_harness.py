@@ -6,14 +6,13 @@ them. Go's ``time.Sleep`` is :meth:`Lab.sleep` (virtual time passes, events happ
 synchronous clerk call is :meth:`Lab.call`, and :class:`Clients` runs concurrent clerk loops
 (Go goroutines) written as generators.
 
-Seeds: each test's seed is derived from its name, or taken from ``FAULTLAB_SEED``; every
-failure message names it.
+Seeds: each test's seed is the ``seed`` fixture (tests/conftest.py: derived from its name,
+or taken from ``FAULTLAB_SEED``); the Lab's failure messages name it, and the report of any
+other failure (a plain assert) does.
 """
 
 from __future__ import annotations
 
-import os
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,12 +28,6 @@ from faultlab.tools.clients import Clients as ConcurrentClients
 from faultlab.tools.history import operations
 
 DEADTIME = PING_INTERVAL * DEAD_PINGS
-
-
-
-def seed_for(test_name: str) -> int:
-    env = os.environ.get("FAULTLAB_SEED")
-    return int(env) if env else zlib.crc32(test_name.encode()) % 2**31
 
 
 class Lab:

@@ -2,8 +2,9 @@
 
 The correct service must survive the exploration (views advance by the rule, one primary per
 view, the backup never behind, linearizable histories, final reads work); each seeded bug
-must be caught under the default profile, and its replay file shrinks to a short
-counterexample that still fails the same way.
+must be caught under the ci profile whatever the active one (derandomized, so the same
+examples everywhere), and its replay file shrinks to a short counterexample that still fails
+the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def test_correct_service_survives_exploration(replays) -> None:
 def test_seeded_bug_is_caught_and_shrunk(replays, machine, failure, max_steps) -> None:
     with pytest.raises(AssertionError) as caught:
         run_state_machine_as_test(
-            machine, settings=settings(phases=FIND_ONLY, report_multiple_bugs=False))
+            machine, settings=settings(settings.get_profile("ci"), phases=FIND_ONLY,
+                                       report_multiple_bugs=False))
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     assert "seed" in notes and "faultlab replay" in notes
     record = load_replay(replays / f"{machine.__name__}.json")

@@ -9,8 +9,8 @@ from faultlab.pb.cluster import build
 from faultlab.tools.trace import TraceRecorder
 
 
-def test_trace_records_views_roles_and_store() -> None:
-    world = build(3, servers=2, clerks=1)
+def test_trace_records_views_roles_and_store(seed: int) -> None:
+    world = build(seed, servers=2, clerks=1)
     out = io.StringIO()
     TraceRecorder(world, "pb", out)
     world.run_for(1.0)

@@ -15,12 +15,12 @@ import random
 import pytest
 from faultlab.pb.cluster import RELIABLE_2015, UNRELIABLE_2015
 from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL, VIEWSERVICE
-from pb_harness import DEADTIME, Clients, Lab, seed_for
+from pb_harness import DEADTIME, Clients, Lab
 
 
 @pytest.fixture
-def lab(request) -> Lab:
-    return Lab(seed_for(request.node.name), RELIABLE_2015)
+def lab(seed: int) -> Lab:
+    return Lab(seed, RELIABLE_2015)
 
 
 def unreliable(lab: Lab) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from faultlab.pb.cluster import RELIABLE_2015, add_view_clerk
 from faultlab.pb.common import DEAD_PINGS, PING_INTERVAL
-from pb_harness import Lab, seed_for
+from pb_harness import Lab
 
 
 @pytest.fixture
-def lab(request) -> Lab:
-    lab = Lab(seed_for(request.node.name), RELIABLE_2015)
+def lab(seed: int) -> Lab:
+    lab = Lab(seed, RELIABLE_2015)
     for ck in ("ck1", "ck2", "ck3"):
         add_view_clerk(lab.world, ck)
     return lab

@@ -2,7 +2,7 @@
 
 Every failure of a lab test carries its seed: the tester's own failure messages include it,
 and for any other exception (an assertion in the runtime, a crash in Raft) the report gets a
-"faultlab seed" section.
+"faultlab seed" section (the ``seed`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -14,26 +14,15 @@ from raft_tester import Config
 
 
 @pytest.fixture
-def make_config(request: pytest.FixtureRequest) -> Iterator[Callable[..., Config]]:
+def make_config(request: pytest.FixtureRequest,
+                seed: int) -> Iterator[Callable[..., Config]]:
     made: list[Config] = []
-    request.node.faultlab_configs = made
 
     def make(n: int, unreliable: bool = False, snapshot: bool = False) -> Config:
-        cfg = Config(request.node.name, n, unreliable, snapshot)
+        cfg = Config(request.node.name, n, unreliable, snapshot, seed=seed)
         made.append(cfg)
         return cfg
 
     yield make
     for cfg in made:
         cfg.cleanup()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
-    report = yield
-    configs = getattr(item, "faultlab_configs", None)
-    if report.failed and configs:
-        seeds = ", ".join(str(c.seed) for c in configs)
-        report.sections.append(("faultlab seed", f"seed {seeds}; replay with "
-                                f"FAULTLAB_SEED={configs[0].seed} pytest {item.nodeid}"))
-    return report

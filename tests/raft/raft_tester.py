@@ -4,7 +4,7 @@ What config.go does with goroutines and sleeps happens here by running the World
 scheduler: ``sleep(d)`` is ``world.run_for(d)``, and every budget (5 s to elect, 10 s and 2 s
 in ``one``, the back-off of ``wait``, 120 s per test) is virtual time. Every test gets its own
 seed (from its name, or ``FAULTLAB_SEED``), printed at the start, and every failure message
-carries it. ``FAULTLAB_RAFT_TRACE=DIR`` writes each test's abstract-state trace to
+carries it. ``FAULTLAB_TRACE_DIR=DIR`` writes each test's abstract-state trace to
 ``DIR/<test>.jsonl``.
 
 Crash, restart and disconnect follow B.0.3: ``crash1`` disconnects the server and crashes it
@@ -18,20 +18,18 @@ ones.
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import time
-import zlib
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 from faultlab.raft.checks import Applier
 from faultlab.raft.raft import Raft
 from faultlab.raft.server import build_cluster, server_names
 from faultlab.sim.network import LONG_REORDERING, RELIABLE, UNRELIABLE, NetworkProfile
-from faultlab.tools.trace import TraceRecorder
+from faultlab.tools.seeds import seed_for
+from faultlab.tools.trace import TraceRecorder, trace_path
 
 RAFT_ELECTION_TIMEOUT = 1.0   # the tester's notion of "one election" (seconds)
 SNAPSHOT_INTERVAL = 10
@@ -47,11 +45,6 @@ def long_delays(profile: NetworkProfile) -> NetworkProfile:
 RELIABLE_NET = long_delays(RELIABLE)
 UNRELIABLE_NET = long_delays(UNRELIABLE)
 REORDERING_NET = long_delays(LONG_REORDERING)
-
-
-def seed_for(name: str) -> int:
-    env = os.environ.get("FAULTLAB_SEED")
-    return int(env) if env else zlib.crc32(name.encode())
 
 
 Sleeps = Generator[float, None, Any]  # a tester "goroutine": yields the seconds it sleeps
@@ -85,10 +78,9 @@ class Config:
         self.wall0 = time.perf_counter()
         self.trace: TraceRecorder | None = None
         self._trace_file: IO[str] | None = None
-        folder = os.environ.get("FAULTLAB_RAFT_TRACE")
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            self._trace_file = open(Path(folder) / f"{name}.jsonl", "w")  # noqa: SIM115
+        path = trace_path(f"{name}.jsonl")
+        if path is not None:
+            self._trace_file = path.open("w")
             self.trace = TraceRecorder(self.world, "raft", self._trace_file)
         print(f"\n{name}: seed {self.seed} (set FAULTLAB_SEED={self.seed} to replay)")
         self.begin_desc = ""

@@ -88,7 +88,7 @@ def test_monitor_stays_quiet_on_a_correct_run_and_checks_every_changed_step():
 
 
 def test_tester_exports_a_trace(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAULTLAB_RAFT_TRACE", str(tmp_path))
+    monkeypatch.setenv("FAULTLAB_TRACE_DIR", str(tmp_path))
     cfg = Config("trace_demo", 3)
     cfg.one(42, 3, False)
     cfg.crash1(0)

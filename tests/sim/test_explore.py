@@ -26,7 +26,8 @@ def test_seeded_bug_is_found_shrunk_and_replayed(replays, capsys):
     with pytest.raises(AssertionError, match="stale read") as caught:
         run_state_machine_as_test(
             BuggyRegisterMachine,
-            settings=settings(phases=FIND_ONLY, report_multiple_bugs=False),
+            settings=settings(settings.get_profile("ci"), phases=FIND_ONLY,
+                              report_multiple_bugs=False),
         )
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     assert "seed" in notes and "faultlab replay" in notes

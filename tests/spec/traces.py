@@ -8,13 +8,13 @@ import io
 import json
 import os
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
 from faultlab.paxos.harness import UNRELIABLE_2015, Tester, build
 from faultlab.raft.server import build_cluster
 from faultlab.sim.network import PROFILES
+from faultlab.tools.seeds import seed_for
 from faultlab.tools.trace import TraceRecorder
 
 
@@ -90,7 +90,7 @@ def paxos_lab_trace(test: str, folder: Path) -> Path:
     """Run a test of tests/paxos/test_paxos_lab.py with its usual seed, recording its trace
     into ``folder``; returns the trace's path."""
     lab = _lab_tests("paxos", "test_paxos_lab.py")
-    seed = zlib.crc32(test.encode()) % 2**31   # tests/paxos/conftest.py's seed of ``test``
+    seed = seed_for(test)   # tests/paxos/conftest.py's seed of ``test``
     path = folder / f"{test}-{seed}.jsonl"
     made: list[Tester] = []
 
@@ -108,7 +108,7 @@ def paxos_lab_trace(test: str, folder: Path) -> Path:
 
 def raft_lab_trace(test: str, folder: Path) -> Path:
     """Run a test of tests/raft/test_2<x>.py (the part from its name) with its usual seed,
-    recording its trace (``FAULTLAB_RAFT_TRACE``) into ``folder``; returns the trace's path."""
+    recording its trace (``FAULTLAB_TRACE_DIR``) into ``folder``; returns the trace's path."""
     lab = _lab_tests("raft", f"test_{test.rsplit('_', 1)[1]}.py")
     from raft_tester import Config  # importable once _lab_tests put tests/raft on the path
 
@@ -118,17 +118,17 @@ def raft_lab_trace(test: str, folder: Path) -> Path:
         made.append(Config(test, n, unreliable, snapshot))
         return made[-1]
 
-    saved = os.environ.get("FAULTLAB_RAFT_TRACE")
-    os.environ["FAULTLAB_RAFT_TRACE"] = str(folder)
+    saved = os.environ.get("FAULTLAB_TRACE_DIR")
+    os.environ["FAULTLAB_TRACE_DIR"] = str(folder)
     try:
         getattr(lab, test)(make)
     finally:
         for cfg in made:
             cfg.cleanup()
         if saved is None:
-            del os.environ["FAULTLAB_RAFT_TRACE"]
+            del os.environ["FAULTLAB_TRACE_DIR"]
         else:
-            os.environ["FAULTLAB_RAFT_TRACE"] = saved
+            os.environ["FAULTLAB_TRACE_DIR"] = saved
     return folder / f"{test}.jsonl"
 
 
