@@ -105,7 +105,8 @@ def test_every_command_and_option_the_readme_lists_exists(capsys):
         if "|" in tokens:  # faultlab mr simulate | sequential | ...: each of them
             groups = [[words[0], w] for w in words[1:]]
         else:
-            groups = [words[:2] if words[:1] in (["mr"], ["spec"], ["trace"]) else words[:1]]
+            two = words[:1] in (["mr"], ["spec"], ["trace"], ["kv"])
+            groups = [words[:2] if two else words[:1]]
         for group in groups:
             text = help_of(group, capsys)
             for option in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", line):

@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_serve(sub)
     _register_cluster(sub)
     _register_kv(sub)
+    _register_nemesis(sub)
 
 
 def _service(p: argparse.ArgumentParser) -> None:
@@ -131,6 +132,35 @@ def _register_kv(sub: argparse._SubParsersAction) -> None:
         q.set_defaults(func=_kv)
 
 
+def _register_nemesis(sub: argparse._SubParsersAction) -> None:
+    from faultlab.kv.nemesis import FAULTS
+
+    p = sub.add_parser(
+        "nemesis", help="attack a local cluster of real processes; audit the history",
+        description="Start a local cluster (server-to-server traffic through proxies), "
+        "make calls with several clerks while killing (SIGKILL, then restart), pausing "
+        "(SIGSTOP) and partitioning servers, heal, read every key, and check the whole "
+        "history for linearizability (open calls included; undecided is a failure) and "
+        "every acknowledged append for presence. Exit 0 when all holds, 1 otherwise. The "
+        "seed fixes the faults and the operations; the timing is the machine's.")
+    _service(p)
+    p.add_argument("--nodes", type=int, choices=[3, 5, 7], default=3)
+    p.add_argument("--engine", choices=["raft", "paxos"], default="raft")
+    p.add_argument("--seconds", type=seconds(), default=30.0,
+                   help="how long clerks and faults run (default 30)")
+    p.add_argument("--clients", type=whole(1, 64), default=5)
+    p.add_argument("--max-ops", type=whole(1), default=20_000)
+    p.add_argument("--seed", type=int, default=None, help="default: a fresh one, printed")
+    p.add_argument("--faults", default=",".join(FAULTS), metavar="F,F,...",
+                   help=f"any of {', '.join(FAULTS)}; '' for none (default all)")
+    p.add_argument("--seeded-bug", default=None, metavar="NAME",
+                   help="run servers with a known bug: the run should fail")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="servers' data, logs and history.jsonl (default: a new temporary "
+                   "folder, kept and printed)")
+    p.set_defaults(func=_nemesis)
+
+
 # ---------------------------------------------------------------------- handlers
 
 def _config(args: argparse.Namespace) -> ClusterConfig:
@@ -222,6 +252,29 @@ def _watch(cluster: LocalCluster, duration: float | None) -> int:
             told = now
         time.sleep(0.2)
     return 0
+
+
+def _nemesis(args: argparse.Namespace) -> int:
+    import random
+
+    from faultlab.kv.bugs import BUGS
+    from faultlab.kv.nemesis import FAULTS, NemesisOptions, run_nemesis
+
+    faults = tuple(f for f in args.faults.split(",") if f)
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        raise UserError(f"--faults: unknown fault {unknown[0]!r} (known: {', '.join(FAULTS)})")
+    if args.seeded_bug is not None and args.seeded_bug not in BUGS:
+        raise UserError(f"--seeded-bug {args.seeded_bug}: unknown (known: {', '.join(BUGS)})")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="faultlab-nemesis-"))
+    if data.exists() and any(data.iterdir()):
+        raise UserError(f"--data {data}: not empty (a run writes its servers' data there)")
+    options = NemesisOptions(nodes=args.nodes, engine=args.engine, seconds=args.seconds,
+                             max_ops=args.max_ops, clients=args.clients, seed=seed,
+                             faults=faults, seeded_bug=args.seeded_bug)
+    report = run_nemesis(options, data, lambda line: print(line, flush=True))
+    return 0 if report.ok else 1
 
 
 def _kv(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ folders), pauses them (SIGSTOP, then SIGCONT) and partitions them (links cut at 
 proxies), half the time aiming at the leader. Every call is timed on the monotonic clock; a
 call without an answer within ``op_timeout`` stays in the history as an open operation (it
 may or may not have taken effect) and its clerk is replaced. At the end every fault is
-healed, and one clerk reads every key.
+healed, and one clerk reads every key. The history is saved as JSON lines
+(``<data>/history.jsonl``: ``faultlab check`` audits and draws it again).
 
 The verdict (:attr:`NemesisReport.problems`, empty when all is well): the whole history,
 final reads included, is linearizable (an undecided check is a problem too); every
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faultlab.checker.formats.jsonl import write_history
 from faultlab.checker.linearizability import CheckResult, Verdict, check
 from faultlab.kv.local_cluster import LocalCluster, free_ports
 from faultlab.kv.process import RealClerk
@@ -62,6 +64,7 @@ class NemesisReport:
     final: dict[str, str] = field(default_factory=dict)
     result: CheckResult | None = None
     problems: list[str] = field(default_factory=list)
+    history_file: Path | None = None  # the history as JSON lines (faultlab check reads it)
 
     @property
     def ok(self) -> bool:
@@ -75,7 +78,8 @@ class NemesisReport:
                 f"{f' with seeded bug {o.seeded_bug}' if o.seeded_bug else ''}, {calls} calls "
                 f"({calls - done} open), {len(self.faults)} faults: "
                 f"{'OK' if self.ok else 'FAILED'}")
-        return "\n".join([head, *(f"  problem: {p}" for p in self.problems)])
+        saved = [f"  history: {self.history_file}"] if self.history_file else []
+        return "\n".join([head, *(f"  problem: {p}" for p in self.problems), *saved])
 
 
 def run_nemesis(options: NemesisOptions, data: Path,
@@ -232,6 +236,9 @@ class _Run:
     def _judge(self) -> None:
         report = self.report
         ops = operations_of(report.history)
+        report.history_file = self.data / "history.jsonl"
+        write_history(ops, report.history_file, model="kv", seed=self.o.seed,
+                      nemesis=",".join(self.o.faults))
         report.result = result = check(ops, "kv", timeout=self.o.check_timeout)
         if result.verdict is Verdict.ILLEGAL:
             report.problems.append(f"the history of {len(ops)} calls is not linearizable")
