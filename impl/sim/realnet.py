@@ -10,7 +10,12 @@ One process runs one node. Its Context keeps the simulated one's meaning:
 * timers are ``loop.call_later``; ``now()`` is seconds of monotonic time since start.
 * the persister is a :class:`FilePersister`: state and snapshot in one file, written to a
   temporary file, fsynced, renamed over the old one, and the directory fsynced, so a crash
-  leaves either the old pair or the new pair, never a mix.
+  leaves either the old pair or the new pair, never a mix. Saves are group-committed: a
+  handler's save marks the state pending, messages sent meanwhile are held, and one flush
+  at the next turn of the loop writes the state of every handler that ran in between, then
+  sends what they held. A message never leaves before the state saved ahead of it is on
+  disk (a crash loses only saves that nothing outside the process has seen), and a burst of
+  requests costs one fsync, not one each.
 * ``random`` is seeded from the seed, the node's name and its incarnation (the number of
   times it started on this data directory), as in simulation.
 * ``log`` appends JSON lines to ``<data_dir>/<name>.events.jsonl``.
@@ -55,7 +60,7 @@ from typing import Any, TextIO
 from faultlab.sim import codec
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node, node_seed
-from faultlab.sim.persister import Persister, State, joined
+from faultlab.sim.persister import Persister, State
 from faultlab.sim.wire import MAX_FRAME, WIRE_LIMITS, FrameError, parse_frame
 from faultlab.sim.world import CallRecord
 
@@ -69,15 +74,25 @@ DEFAULT_CLUSTER = "faultlab"
 
 
 class FilePersister(Persister):
-    """A persister on disk with the in-memory Persister's methods (see module docstring)."""
+    """A persister on disk with the in-memory Persister's methods (see module docstring).
 
-    __slots__ = ("folder", "path")
+    With ``on_dirty`` (the runtime's group commit), :meth:`save` only keeps the new state in
+    memory, marks it ``pending`` and calls ``on_dirty`` once; :meth:`flush` then writes the
+    latest state with one fsync for every save since the last flush. The caller must hold
+    back whatever depends on a pending state until the flush returns. Without it, every
+    save is written before it returns."""
 
-    def __init__(self, folder: str | Path, name: str = "persist") -> None:
+    __slots__ = ("folder", "path", "on_dirty", "pending", "flushes")
+
+    def __init__(self, folder: str | Path, name: str = "persist",
+                 on_dirty: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / f"{name}.bin"
+        self.on_dirty = on_dirty
+        self.pending = False
+        self.flushes = 0   # files written (each one write, two fsyncs, one rename)
         if self.path.exists():
             try:
                 state, self._snapshot = codec.decode(self.path.read_bytes())
@@ -86,10 +101,21 @@ class FilePersister(Persister):
                 raise OSError(f"{self.path}: corrupt persister file ({e})") from None
 
     def save(self, state: State, snapshot: bytes | None = None) -> None:
-        if snapshot is None:
-            snapshot = self._snapshot
-        state = joined(state)
-        data = codec.encode((state, bytes(snapshot)))
+        super().save(state, snapshot)
+        if self.on_dirty is None:
+            self._write()
+        elif not self.pending:
+            self.pending = True
+            self.on_dirty()
+
+    def flush(self) -> None:
+        """Write the state of the saves since the last flush, if any (group commit)."""
+        if self.pending:
+            self._write()
+            self.pending = False
+
+    def _write(self) -> None:
+        data = codec.encode((self.read_state(), self._snapshot))
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
             f.write(data)
@@ -101,7 +127,7 @@ class FilePersister(Persister):
             os.fsync(fd)
         finally:
             os.close(fd)
-        super().save(state, snapshot)
+        self.flushes += 1
 
 
 def frame(src: str, msg: Any) -> bytes:
@@ -225,7 +251,9 @@ class Runtime:
         boots = self.data_dir / f"{name}.incarnation"
         incarnation = int(boots.read_text()) + 1 if boots.exists() else 0
         boots.write_text(str(incarnation))
-        self.ctx = RealContext(self, name, incarnation, seed, FilePersister(self.data_dir, name))
+        self.persister = FilePersister(self.data_dir, name, on_dirty=self._commit_soon)
+        self.held: list[tuple[str, Any]] = []  # sent while a save was pending: wait for it
+        self.ctx = RealContext(self, name, incarnation, seed, self.persister)
         self.node = factory()
         self.node.ctx = self.ctx
 
@@ -243,6 +271,9 @@ class Runtime:
         self._run(self.node.on_start)
 
     async def close(self) -> None:
+        if self.error is None:
+            with contextlib.suppress(OSError):
+                self._commit()  # a stop, not a crash: what was saved is kept
         self.ctx.alive = False
         for handle in self.timers.values():
             handle.cancel()
@@ -375,7 +406,32 @@ class Runtime:
 
     # ---------------------------------------------------------------- outgoing
 
+    # Group commit: a handler's save only marks the state pending, and every message sent
+    # while a save is pending is held. One flush at the next turn of the loop writes the
+    # state of all the handlers that ran in between with one fsync, then sends what they
+    # held, in order: no message leaves before the state it may depend on is on disk.
+
+    def _commit_soon(self) -> None:
+        self.loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        try:
+            self.persister.flush()
+        except OSError as e:  # a disk that refuses a write stops the node, as a bug does
+            self.error = e
+            self.changed.set()
+            return
+        held, self.held = self.held, []
+        for dst, msg in held:
+            self._send_now(dst, msg)
+
     def send(self, dst: str, msg: Any) -> None:
+        if self.persister.pending:
+            self.held.append((dst, msg))
+        else:
+            self._send_now(dst, msg)
+
+    def _send_now(self, dst: str, msg: Any) -> None:
         if dst == self.name:
             self.loop.call_soon(self._run, self.node.on_message, self.name, msg)
             return
