@@ -8,9 +8,10 @@ One process runs one node. Its Context keeps the simulated one's meaning:
   failure; a request that cannot be written is reported to ``on_send_failed``, as a lost
   request is in simulation. Nothing is retried: protocols retry on their own timers.
 * timers are ``loop.call_later``; ``now()`` is seconds of monotonic time since start.
-* the persister is a :class:`FilePersister`: state and snapshot in one file, written to a
-  temporary file, fsynced, renamed over the old one, and the directory fsynced, so a crash
-  leaves either the old pair or the new pair, never a mix. Saves are group-committed: a
+* the persister is a :class:`~faultlab.sim.file_persister.FilePersister`: state and
+  snapshot in one file, an append-only log of whole saves, each fdatasynced, rewritten
+  (temporary file, fsync, rename, fsync the folder) when it has grown, so a crash leaves
+  either the old pair or the new pair, never a mix. Saves are group-committed: a
   handler's save marks the state pending, messages sent meanwhile are held, and one flush
   at the next turn of the loop writes the state of every handler that ran in between, then
   sends what they held. A message never leaves before the state saved ahead of it is on
@@ -58,9 +59,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faultlab.sim import codec
+from faultlab.sim.file_persister import FilePersister
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node, node_seed
-from faultlab.sim.persister import Persister, State
 from faultlab.sim.wire import MAX_FRAME, WIRE_LIMITS, FrameError, parse_frame
 from faultlab.sim.world import CallRecord
 
@@ -71,63 +72,6 @@ Address = str | tuple[str, int]
 PROTOCOL_VERSION = 1
 HELLO = "faultlab-hello"
 DEFAULT_CLUSTER = "faultlab"
-
-
-class FilePersister(Persister):
-    """A persister on disk with the in-memory Persister's methods (see module docstring).
-
-    With ``on_dirty`` (the runtime's group commit), :meth:`save` only keeps the new state in
-    memory, marks it ``pending`` and calls ``on_dirty`` once; :meth:`flush` then writes the
-    latest state with one fsync for every save since the last flush. The caller must hold
-    back whatever depends on a pending state until the flush returns. Without it, every
-    save is written before it returns."""
-
-    __slots__ = ("folder", "path", "on_dirty", "pending", "flushes")
-
-    def __init__(self, folder: str | Path, name: str = "persist",
-                 on_dirty: Callable[[], None] | None = None) -> None:
-        super().__init__()
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / f"{name}.bin"
-        self.on_dirty = on_dirty
-        self.pending = False
-        self.flushes = 0   # files written (each one write, two fsyncs, one rename)
-        if self.path.exists():
-            try:
-                state, self._snapshot = codec.decode(self.path.read_bytes())
-                self._set_state(state)
-            except (codec.CodecError, ValueError) as e:
-                raise OSError(f"{self.path}: corrupt persister file ({e})") from None
-
-    def save(self, state: State, snapshot: bytes | None = None) -> None:
-        super().save(state, snapshot)
-        if self.on_dirty is None:
-            self._write()
-        elif not self.pending:
-            self.pending = True
-            self.on_dirty()
-
-    def flush(self) -> None:
-        """Write the state of the saves since the last flush, if any (group commit)."""
-        if self.pending:
-            self._write()
-            self.pending = False
-
-    def _write(self) -> None:
-        data = codec.encode((self.read_state(), self._snapshot))
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.flushes += 1
 
 
 def frame(src: str, msg: Any) -> bytes:
@@ -283,6 +227,7 @@ class Runtime:
             w.close()
         if self.server is not None:
             self.server.close()
+        self.persister.close()
         self._events.close()
 
     def _run(self, handler: Callable[..., None], *args: Any) -> None:
