@@ -46,7 +46,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,7 +76,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (0 for an empty one)."""
     if not sorted_values:
         return 0.0
-    k = min(len(sorted_values) - 1, max(0, int(round(q * len(sorted_values) + 0.5)) - 1))
+    k = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
     return sorted_values[k]
 
 
@@ -328,8 +330,10 @@ def ms(seconds: float) -> str:
 
 def spread(values: list[float], fmt) -> str:
     """The median of repeated figures, with their range when there are several."""
+    if not values:
+        return "-"
     values = sorted(values)
-    mid = values[len(values) // 2]
+    mid = statistics.median(values)
     if len(values) == 1:
         return fmt(mid)
     return f"{fmt(mid)} ({fmt(values[0])}-{fmt(values[-1])})"
@@ -402,8 +406,10 @@ def main() -> None:
         for variant in variants:
             ps = [pysyncobj_point(variant, clients, args.warmup, args.seconds, args.puts)
                   for _ in range(args.repeat)]
-            ratio = [a.rate / max(b.rate, 1e-9) for a, b in zip(fl, ps, strict=True)]
-            p99 = [a.p(0.99) / max(b.p(0.99), 1e-9) for a, b in zip(fl, ps, strict=True)]
+            # a run in which a side completed nothing has no ratio
+            pairs = [(a, b) for a, b in zip(fl, ps, strict=True) if a.latencies and b.latencies]
+            ratio = [a.rate / b.rate for a, b in pairs]
+            p99 = [a.p(0.99) / b.p(0.99) for a, b in pairs]
             print(f"{head}  {variant:8} {spread([r.rate for r in ps], '{:.0f}'.format):>16} "
                   f"{spread([r.p(0.5) for r in ps], ms):>15} "
                   f"{spread([r.p(0.99) for r in ps], ms):>17} "
@@ -416,6 +422,9 @@ def notes_of(results: list[Result], side: str) -> str:
     failures = sum(r.failures for r in results)
     warnings = sum(r.warnings for r in results)
     out = f"  {side}: {failures} calls failed" if failures else ""
+    idle = sum(1 for r in results if not r.latencies)
+    if idle:
+        out += f"  {side}: {idle} run(s) completed no call in the window"
     if warnings:
         out += f"  {side}: {warnings} 'may have diverged' warnings"
     return out
