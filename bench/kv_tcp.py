@@ -14,9 +14,10 @@ ratios faultlab / PySyncObj of throughput and of p99, measured in the same run.
 
 faultlab: ``LocalCluster`` (``faultlab serve kv`` processes, default maxraftstate), clients
 are :class:`RealClerk` s, one connection each, retrying as the clerk does. Every Get goes
-through the log. Durability: every save of a server's state is written, fsynced, renamed and
-its folder fsynced before any message that depends on it is sent (FilePersister), and a
-Raft leader acknowledges a Put only once a majority has it on disk.
+through the log. Durability: every save of a server's state is on disk (appended to its log
+and fdatasynced; saves of one turn of the event loop share one fdatasync) before any message
+that depends on it is sent, and a Raft leader acknowledges a Put only once a majority has it
+on disk.
 
 PySyncObj (``pip install pysyncobj``, optional extra ``bench``): 3 processes of this file
 (``--pso-node``), each a ``SyncObj`` holding a ``ReplDict``. PySyncObj is a library embedded
@@ -36,7 +37,11 @@ once: its low-latency setting).
 Durability differs, and the table says so: PySyncObj has no fsync anywhere. Its default
 journal is in memory; its file journal writes each entry into an mmap that is not flushed
 while running (the term/vote file is rewritten at once, without fsync). A machine crash can
-lose acknowledged writes there; on faultlab's side it cannot.
+lose acknowledged writes there; on faultlab's side it cannot. PySyncObj's servers log
+"truncating already-applied log entries ... may have diverged" when a repeated
+AppendEntries makes them cut and re-append entries they applied; the table counts those
+lines (the bench does not check PySyncObj's replicas). Figures on a shared 2-core machine
+are noisy: use ``--repeat`` and read the ranges.
 
 If pysyncobj is not installed, faultlab's side runs alone and a line says so.
 """
