@@ -50,7 +50,8 @@ def _register_serve(sub: argparse._SubParsersAction) -> None:
         description="Run one server of a replicated key/value cluster until SIGTERM or "
         "Ctrl-C. The cluster is a peer list (--peers) or a TOML file (--config) naming every "
         "server's HOST:PORT; the server listens on its own. Its state is written to --data "
-        "(write, fsync, rename, fsync the folder), and a server started again on the same "
+        "(an append-only log, each save fdatasynced before anything that depends on it is "
+        "sent), and a server started again on the same "
         "folder resumes from it. It prints one line per change of role, term, leader or "
         "snapshot and per connection lost or regained; <data>/<id>.events.jsonl has the "
         "same as JSON lines.",

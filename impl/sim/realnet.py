@@ -8,9 +8,15 @@ One process runs one node. Its Context keeps the simulated one's meaning:
   failure; a request that cannot be written is reported to ``on_send_failed``, as a lost
   request is in simulation. Nothing is retried: protocols retry on their own timers.
 * timers are ``loop.call_later``; ``now()`` is seconds of monotonic time since start.
-* the persister is a :class:`FilePersister`: state and snapshot in one file, written to a
-  temporary file, fsynced, renamed over the old one, and the directory fsynced, so a crash
-  leaves either the old pair or the new pair, never a mix.
+* the persister is a :class:`~faultlab.sim.file_persister.FilePersister`: state and
+  snapshot in one file, an append-only log of whole saves, each fdatasynced, rewritten
+  (temporary file, fsync, rename, fsync the folder) when it has grown, so a crash leaves
+  either the old pair or the new pair, never a mix. Saves are group-committed: a
+  handler's save marks the state pending, messages sent meanwhile are held, and one flush
+  at the next turn of the loop writes the state of every handler that ran in between, then
+  sends what they held. A message never leaves before the state saved ahead of it is on
+  disk (a crash loses only saves that nothing outside the process has seen), and a burst of
+  requests costs one fsync, not one each.
 * ``random`` is seeded from the seed, the node's name and its incarnation (the number of
   times it started on this data directory), as in simulation.
 * ``log`` appends JSON lines to ``<data_dir>/<name>.events.jsonl``.
@@ -53,9 +59,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faultlab.sim import codec
+from faultlab.sim.file_persister import FilePersister
 from faultlab.sim.messages import is_reply
 from faultlab.sim.node import ClientNode, Context, Node, node_seed
-from faultlab.sim.persister import Persister, State, joined
 from faultlab.sim.wire import MAX_FRAME, WIRE_LIMITS, FrameError, parse_frame
 from faultlab.sim.world import CallRecord
 
@@ -66,42 +72,6 @@ Address = str | tuple[str, int]
 PROTOCOL_VERSION = 1
 HELLO = "faultlab-hello"
 DEFAULT_CLUSTER = "faultlab"
-
-
-class FilePersister(Persister):
-    """A persister on disk with the in-memory Persister's methods (see module docstring)."""
-
-    __slots__ = ("folder", "path")
-
-    def __init__(self, folder: str | Path, name: str = "persist") -> None:
-        super().__init__()
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / f"{name}.bin"
-        if self.path.exists():
-            try:
-                state, self._snapshot = codec.decode(self.path.read_bytes())
-                self._set_state(state)
-            except (codec.CodecError, ValueError) as e:
-                raise OSError(f"{self.path}: corrupt persister file ({e})") from None
-
-    def save(self, state: State, snapshot: bytes | None = None) -> None:
-        if snapshot is None:
-            snapshot = self._snapshot
-        state = joined(state)
-        data = codec.encode((state, bytes(snapshot)))
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        super().save(state, snapshot)
 
 
 def frame(src: str, msg: Any) -> bytes:
@@ -225,7 +195,9 @@ class Runtime:
         boots = self.data_dir / f"{name}.incarnation"
         incarnation = int(boots.read_text()) + 1 if boots.exists() else 0
         boots.write_text(str(incarnation))
-        self.ctx = RealContext(self, name, incarnation, seed, FilePersister(self.data_dir, name))
+        self.persister = FilePersister(self.data_dir, name, on_dirty=self._commit_soon)
+        self.held: list[tuple[str, Any]] = []  # sent while a save was pending: wait for it
+        self.ctx = RealContext(self, name, incarnation, seed, self.persister)
         self.node = factory()
         self.node.ctx = self.ctx
 
@@ -243,6 +215,9 @@ class Runtime:
         self._run(self.node.on_start)
 
     async def close(self) -> None:
+        if self.error is None:
+            with contextlib.suppress(OSError):
+                self._commit()  # a stop, not a crash: what was saved is kept
         self.ctx.alive = False
         for handle in self.timers.values():
             handle.cancel()
@@ -252,6 +227,7 @@ class Runtime:
             w.close()
         if self.server is not None:
             self.server.close()
+        self.persister.close()
         self._events.close()
 
     def _run(self, handler: Callable[..., None], *args: Any) -> None:
@@ -376,7 +352,32 @@ class Runtime:
 
     # ---------------------------------------------------------------- outgoing
 
+    # Group commit: a handler's save only marks the state pending, and every message sent
+    # while a save is pending is held. One flush at the next turn of the loop writes the
+    # state of all the handlers that ran in between with one fsync, then sends what they
+    # held, in order: no message leaves before the state it may depend on is on disk.
+
+    def _commit_soon(self) -> None:
+        self.loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        try:
+            self.persister.flush()
+        except OSError as e:  # a disk that refuses a write stops the node, as a bug does
+            self.error = e
+            self.changed.set()
+            return
+        held, self.held = self.held, []
+        for dst, msg in held:
+            self._send_now(dst, msg)
+
     def send(self, dst: str, msg: Any) -> None:
+        if self.persister.pending:
+            self.held.append((dst, msg))
+        else:
+            self._send_now(dst, msg)
+
+    def _send_now(self, dst: str, msg: Any) -> None:
         if dst == self.name:
             self.loop.call_soon(self._run, self.node.on_message, self.name, msg)
             return
