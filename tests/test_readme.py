@@ -16,7 +16,7 @@ from faultlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"^```\n(.*?)^```", README, re.M | re.S)
+BLOCKS = re.findall(r"^```[a-z]*\n(.*?)^```", README, re.M | re.S)
 SESSIONS = [b.splitlines() for b in BLOCKS if b.startswith("$ faultlab ")]
 HYPOTHESIS_SHOWN = re.search(r"With Hypothesis (\d[\d.]*)", README)
 

@@ -65,12 +65,15 @@ def connect(address: str | tuple[str, int]) -> socket.socket:
     raise AssertionError(f"nothing listens on {address}")
 
 
-BAD_OPENINGS = [
-    b"\xff\xff\xff\xff",                                    # an oversized header
-    frame("primary", 42),                                   # no hello
-    hello_frame("primary", version=PROTOCOL_VERSION + 1),   # another protocol version
-    hello_frame("primary", cluster="other"),                # another cluster
-]
+def bad_openings(sender: str) -> list[bytes]:
+    """Connections that must be closed at once, ``sender`` being a name the node knows."""
+    return [
+        b"\xff\xff\xff\xff",                                 # an oversized header
+        frame(sender, 42),                                   # no hello
+        hello_frame(sender, version=PROTOCOL_VERSION + 1),   # another protocol version
+        hello_frame(sender, cluster="other"),                # another cluster
+        hello_frame("mallory"),                              # a node it does not know
+    ]
 
 
 def throw(address: str | tuple[str, int], sender: str, frames: list[bytes]) -> None:
@@ -80,7 +83,7 @@ def throw(address: str | tuple[str, int], sender: str, frames: list[bytes]) -> N
         s.sendall(hello_frame(sender))
         for f in frames:
             s.sendall(f)
-    for opening in BAD_OPENINGS:
+    for opening in bad_openings(sender):
         with connect(address) as s:
             s.sendall(opening)
 
@@ -92,8 +95,9 @@ def check_log(stderr: str, events: Path, dropped: int) -> None:
     logged = [json.loads(ln) for ln in events.read_text().splitlines()]
     assert sum(e["event"] == "drop-frame" for e in logged) == dropped
     closed = [e["error"] for e in logged if e["event"] == "bad-connection"]
-    assert len(closed) == len(BAD_OPENINGS), closed
-    for words in ("exceeds", "did not start with a hello", "protocol version", "cluster"):
+    assert len(closed) == len(bad_openings("x")), closed
+    for words in ("exceeds", "did not start with a hello", "protocol version", "cluster",
+                  "unknown node"):
         assert any(words in reason for reason in closed), (words, closed)
 
 
