@@ -47,6 +47,7 @@ class ReplicatedServer(Node):
 
     log: ConsensusLog
     sm: StateMachine
+    _held: list[ApplyMsg] | None   # what the log applied during the current start()
 
     def __init__(self, peers: Sequence[str], *, engine: str | type = "raft",
                  maxraftstate: int = -1) -> None:
@@ -75,23 +76,35 @@ class ReplicatedServer(Node):
         self.sm = self.make_state_machine()
         self.applied_index = 0
         self.snapshot_index = 0
+        self._held = None
         self.proposals: Proposals[Any] = Proposals()
         self.log = make_log(self.engine, self.ctx, self.peers, self.ctx.name, self.apply)
         self.log.on_start()
 
     def submit(self, command: Any, waiter: Any) -> bool:
         """Propose ``command``; ``answer(waiter, ...)`` follows once its outcome is known.
-        False (and no answer) when this server does not take proposals now."""
-        index, term, ok = self.log.start(command)
-        if not ok:
-            return False
-        if not self.proposals:
-            self.ctx.set_timer(WATCH_TIMER, WATCH_INTERVAL)
-        self.proposals.add(index, term, waiter)
-        return True
+        False (and no answer) when this server does not take proposals now.
+
+        A log may commit inside ``start`` (a cluster of one server does): what it applies
+        then is held until the proposal is known, so its waiter is answered too."""
+        self._held = []
+        try:
+            index, term, ok = self.log.start(command)
+        finally:
+            held, self._held = self._held, None
+        if ok:
+            if not self.proposals:
+                self.ctx.set_timer(WATCH_TIMER, WATCH_INTERVAL)
+            self.proposals.add(index, term, waiter)
+        for msg in held:
+            self.apply(msg)
+        return ok
 
     def apply(self, msg: ApplyMsg) -> None:
         """Everything the log commits, in order; see the module docstring."""
+        if self._held is not None:
+            self._held.append(msg)
+            return
         result = None
         if msg.snapshot_valid:
             self.sm.restore(msg.snapshot)

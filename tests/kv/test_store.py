@@ -3,6 +3,7 @@ detection, and snapshots that are canonical (equal states, equal bytes) and rest
 
 from __future__ import annotations
 
+import pytest
 from faultlab.kv.messages import APPEND, ERR_NO_KEY, ERR_VERSION, GET, OK, PUT, VPUT, Op
 from faultlab.kv.store import KVStore
 from hypothesis import given
@@ -62,3 +63,15 @@ def test_snapshot_is_canonical_and_restores_whole(steps):
     copy.restore(one.snapshot())
     assert copy.data == one.data and copy.dups.dump() == one.dups.dump()
     assert copy.snapshot() == one.snapshot()
+
+
+@pytest.mark.parametrize("engine", ["raft", "paxos"])
+def test_a_one_server_service_answers_what_its_log_commits_inside_start(engine, seed):
+    """Raft and the Paxos log of one server commit in ``start`` itself; the server must still
+    answer the clerk whose proposal that was (it once waited for ever)."""
+    from faultlab.kv.cluster import build
+
+    world = build(seed, n=1, clerks=1, engine=engine)
+    assert world.call("c0", {"op": "put", "key": "k", "value": "v"}, timeout=5) is None
+    assert world.call("c0", {"op": "append", "key": "k", "value": "w"}, timeout=5) is None
+    assert world.call("c0", {"op": "get", "key": "k"}, timeout=5) == "vw"
