@@ -91,12 +91,17 @@ Start(p, s, v) ==
     /\ proposed' = [proposed EXCEPT ![s] = @ \cup {v}]
     /\ UNCHANGED <<promised, accBal, accVal, decided, unacked, up>>
 
-\* The round timer of an active proposal fires (a round timed out, or a back-off ended).
+\* The round timer of an active proposal fires.  After a back-off (phase "wait") a new
+\* round starts; a round that timed out (no majority answered in time) backs off first, as
+\* a refused one does, so that overloaded or dueling proposers send fewer rounds.
 NewRound(p, s) ==
     /\ up[p] /\ prop[p][s].active
-    /\ LET pr == RoundRec(p, s, prop[p][s])
-       IN /\ prop' = [prop EXCEPT ![p][s] = pr]
-          /\ msgs' = WithAll(msgs, Prepares(p, s, pr.ballot))
+    /\ IF prop[p][s].phase = "wait"
+       THEN LET pr == RoundRec(p, s, prop[p][s])
+            IN /\ prop' = [prop EXCEPT ![p][s] = pr]
+               /\ msgs' = WithAll(msgs, Prepares(p, s, pr.ballot))
+       ELSE /\ prop' = [prop EXCEPT ![p][s].phase = "wait"]
+            /\ UNCHANGED msgs
     /\ UNCHANGED <<promised, accBal, accVal, decided, unacked, up, proposed>>
 
 \* The announcements p sends when it learns v for s (to every other peer).

@@ -24,7 +24,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faultlab.checker.formats.jsonl import write_history
@@ -35,7 +35,7 @@ from faultlab.sim.world import CallRecord
 from faultlab.tools.history import operations_of
 from faultlab.tools.proxy import LinkProxies
 
-__all__ = ["NemesisOptions", "NemesisReport", "run_nemesis", "FAULTS"]
+__all__ = ["NemesisOptions", "NemesisReport", "run_nemesis", "run_until_failure", "FAULTS"]
 
 FAULTS = ("kill", "pause", "partition")
 APPEND_KEYS = ("a0", "a1", "a2", "a3")
@@ -47,7 +47,7 @@ class NemesisOptions:
     nodes: int = 3
     engine: str = "raft"
     seconds: float = 10.0          # of clients and faults (the final reads come after)
-    max_ops: int = 2000
+    max_ops: int = 20_000
     clients: int = 5
     seed: int = 0
     faults: tuple[str, ...] = FAULTS
@@ -86,6 +86,20 @@ def run_nemesis(options: NemesisOptions, data: Path,
                 progress: Callable[[str], None] | None = None) -> NemesisReport:
     """One run (see the module docstring); the servers are stopped when it returns."""
     return asyncio.run(_Run(options, Path(data), progress or (lambda _s: None)).main())
+
+
+def run_until_failure(options: NemesisOptions, data: Path, runs: int,
+                      progress: Callable[[str], None] | None = None
+                      ) -> tuple[NemesisReport, int]:
+    """Up to ``runs`` runs (seeds ``seed``, ``seed+1``, ...; data in ``data/run-K``) until one
+    finds a problem: a nemesis meets a bug by chance, so a hunt is several tries. The last
+    report, and how many runs it took."""
+    for k in range(1, runs + 1):
+        report = run_nemesis(replace(options, seed=options.seed + k - 1), Path(data) / f"run-{k}",
+                             progress)
+        if not report.ok:
+            break
+    return report, k
 
 
 class _Run:
