@@ -27,8 +27,7 @@ def _writer(folder: str, start: int, ack_fd: int) -> None:
         os.write(ack_fd, n.to_bytes(8, "big"))
 
 
-def _last_ack(read_fd: int) -> int:
-    data = b""
+def _last_ack(read_fd: int, data: bytes = b"") -> int:
     while chunk := os.read(read_fd, 65536):
         data += chunk
     data = data[: len(data) // 8 * 8]
@@ -50,10 +49,11 @@ def test_a_writer_killed_anywhere_leaves_the_old_or_the_new_state(tmp_path, seed
             finally:
                 os._exit(1)
         os.close(w)
+        first = os.read(r, 8)  # one save done (however loaded the machine), then anywhere
         time.sleep(rng.uniform(0, 0.004))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        acked = max(_last_ack(r), version)
+        acked = max(_last_ack(r, first), version)
         os.close(r)
         p = FilePersister(folder)  # raises on a corrupt file
         state = codec.decode(p.read_state())
@@ -63,4 +63,4 @@ def test_a_writer_killed_anywhere_leaves_the_old_or_the_new_state(tmp_path, seed
         assert state[1] in (acked, acked + 1), \
             f"kill {kill}: on disk version {state[1]}, last finished save {acked}"
         version = state[1]
-    assert version > KILLS, "the writers made too little progress to test anything"
+    assert version >= KILLS, "the writers made too little progress to test anything"
