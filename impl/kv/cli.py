@@ -13,6 +13,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -32,6 +33,11 @@ examples:
 """
 
 
+def _wrapped(text: str) -> str:
+    """A description for a parser that keeps its epilog's examples as written."""
+    return textwrap.fill(text, 78)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     _register_serve(sub)
     _register_cluster(sub)
@@ -47,14 +53,14 @@ def _service(p: argparse.ArgumentParser) -> None:
 def _register_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve", help="run one server of a real cluster (one process, TCP)",
-        description="Run one server of a replicated key/value cluster until SIGTERM or "
+        description=_wrapped("Run one server of a replicated key/value cluster until SIGTERM or "
         "Ctrl-C. The cluster is a peer list (--peers) or a TOML file (--config) naming every "
         "server's HOST:PORT; the server listens on its own. Its state is written to --data "
         "(an append-only log, each save fdatasynced before anything that depends on it is "
         "sent), and a server started again on the same "
         "folder resumes from it. It prints one line per change of role, term, leader or "
         "snapshot and per connection lost or regained; <data>/<id>.events.jsonl has the "
-        "same as JSON lines.",
+        "same as JSON lines."),
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _service(p)
     p.add_argument("--id", required=True, help="this server's name in the cluster")
@@ -90,10 +96,10 @@ def _cluster_options(p: argparse.ArgumentParser, defaults: bool = False) -> None
 def _register_cluster(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "cluster", help="start a local cluster of server processes and show who leads",
-        description="Start N 'faultlab serve' processes on 127.0.0.1, print their "
+        description=_wrapped("Start N 'faultlab serve' processes on 127.0.0.1, print their "
         "addresses and the --cluster argument for clients, and show who leads as it "
         "changes. Ctrl-C (or --for) stops them all; none is left behind, even if this "
-        "command is killed.",
+        "command is killed."),
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _service(p)
     p.add_argument("--nodes", type=int, choices=[1, 3, 5, 7], default=3)
@@ -111,10 +117,10 @@ def _register_cluster(sub: argparse._SubParsersAction) -> None:
 def _register_kv(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "kv", help="one get, put or append on a real key/value cluster",
-        description="Make one call on a key/value cluster as a clerk: it finds the server "
+        description=_wrapped("Make one call on a key/value cluster as a clerk: it finds the server "
         "that takes proposals and retries until one answers. get prints the value (an empty "
         "line for a missing key); put and append print OK. With no answer within --timeout "
-        "the exit code is 1 and a put or append may or may not have taken effect.",
+        "the exit code is 1 and a put or append may or may not have taken effect."),
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ops = p.add_subparsers(dest="kv_op", metavar="OP", parser_class=ArgumentParser,
                            required=True)
