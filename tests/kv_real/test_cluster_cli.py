@@ -248,3 +248,25 @@ def test_a_port_in_use_and_a_silent_cluster_are_one_line_exit_1(tmp_path):
     assert r.returncode == 1 and "no answer from the cluster within 1 s" in r.stderr, r.stderr
     assert "may or may not have taken effect" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_servers_of_another_engine_or_cluster_are_refused(tmp_path):
+    """The hello carries the cluster and the engine: a paxos server and a server of another
+    cluster id cannot join a raft cluster; each refusal is one line in the refuser's log."""
+    ports = free_ports(3)
+    peers = ",".join(f"s{i}=127.0.0.1:{p}" for i, p in enumerate(ports))
+    extra = {"s0": [], "s1": ["--engine", "paxos"], "s2": ["--cluster-id", "other"]}
+    procs = {n: subprocess.Popen(FAULTLAB + ["serve", "kv", "--id", n, "--peers", peers,
+                                             "--data", str(tmp_path / n), *extra[n]],
+                                 stderr=subprocess.PIPE, text=True) for n in extra}
+    try:
+        time.sleep(3)  # elections: s0 asks s1 and s2 for votes, they ask s0
+    finally:
+        for p in procs.values():
+            p.terminate()
+        logs = {n: p.communicate(timeout=30)[1] for n, p in procs.items()}
+    assert "Traceback" not in "".join(logs.values())
+    assert "'s0' is of cluster 'faultlab/kv-raft', not 'faultlab/kv-paxos'" in logs["s1"], \
+        logs["s1"]
+    assert "'s2' is of cluster 'other/kv-raft', not 'faultlab/kv-raft'" in logs["s0"], logs["s0"]
+    assert "role follower -> leader" not in logs["s0"]  # no majority of its kind
