@@ -96,6 +96,7 @@ DEMOS: list[tuple[str, Callable[[int], list[DemoRow]]]] = [
     ("paxos", _lazy("faultlab.paxos.demo")),
     ("mr", _lazy("faultlab.mr.demo")),
     ("raft", _lazy("faultlab.raft.demo")),
+    ("kvsrv", _lazy("faultlab.kvsrv.demo")),
     ("kv", _lazy("faultlab.kv.demo")),
     ("shard", _lazy("faultlab.shard.demo")),
     ("kv-real", _lazy("faultlab.kv.demo_real")),
