@@ -91,3 +91,35 @@ def rebalance(shards: Sequence[int], gids: Iterable[int]) -> tuple[int, ...]:
             held[g].append(s)
             result[s] = g
     return tuple(result)
+
+
+def balanced(config: Config) -> bool:
+    """Every shard has a group and no group holds two more than another (when there are
+    groups at all)."""
+    gids = config.gids()
+    if not gids:
+        return all(g == 0 for g in config.shards)
+    counts = [len(config.shards_of(g)) for g in gids]
+    return 0 not in config.shards and max(counts) - min(counts) <= 1
+
+
+def transition_problems(before: Config, after: Config) -> list[str]:
+    """What a correct controller never does between consecutive configurations: with the
+    same groups, either a Move (one shard at most) or a rebalance (a Join of a group already
+    there) that leaves them balanced; a Join or Leave leaves the shards balanced and, from a
+    balanced configuration, moves only shards of groups that left or to groups that joined
+    (the labs' minimal transfers)."""
+    moved = [s for s in range(NSHARDS) if before.shards[s] != after.shards[s]]
+    old, new = set(before.gids()), set(after.gids())
+    if old == new:
+        if len(moved) > 1 and not balanced(after):
+            return [f"configuration {after.num}: a Move moved shards {moved}"]
+        return []
+    problems = [] if balanced(after) else [f"configuration {after.num} is not balanced: "
+                                           f"{after.shards}"]
+    if balanced(before):
+        extra = [s for s in moved if before.shards[s] in new and after.shards[s] in old]
+        if extra:
+            problems.append(f"configuration {after.num}: shards {extra} moved between groups "
+                            f"that neither joined nor left")
+    return problems

@@ -65,6 +65,7 @@ FIND_ONLY = [Phase.explicit, Phase.reuse, Phase.generate]
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
 SETTLE = "settle"  # the mark a teardown leaves in the World's steps
+END_CHECKS = "end checks"  # and where its end checks begin (a replay runs them itself)
 
 
 def replay_dir() -> Path:
@@ -248,6 +249,7 @@ class WorldMachine(RuleBasedStateMachine):
             raise AssertionError(
                 f"the healed system did not settle within {self.settle_timeout}s of virtual "
                 f"time (open calls: {sorted(self.world.open_calls)})")
+        self.world.mark(END_CHECKS)
         self.end_checks()
 
     def _guard(self, action: Callable[[], Any]) -> Any:

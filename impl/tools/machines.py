@@ -46,6 +46,22 @@ MACHINES: dict[str, tuple[str, str]] = {
                                      "seeded bug: entries applied beyond commitIndex"),
     "shard": ("faultlab.shard.machine:ShardMachine",
               "sharded KV, controller and 2 groups on Raft, with joins, leaves and moves"),
+    "shard-ctrler": ("faultlab.shard.machine:CtrlerMachine",
+                     "the shard controller alone, 3 replicas, Joins/Leaves/Moves of 4 groups"),
+    "shard-bug-serve-before-arrival": ("faultlab.shard.machine:ShardServeBeforeArrivalMachine",
+                                       "seeded bug: a shard served before its data arrives"),
+    "shard-bug-migrate-without-dups": (
+        "faultlab.shard.machine:ShardMigrateWithoutDuplicatesMachine",
+        "seeded bug: a shard moves without its duplicate table"),
+    "shard-bug-skip-configurations": (
+        "faultlab.shard.machine:ShardSkipConfigurationsMachine",
+        "seeded bug: a group jumps to the latest configuration"),
+    "shard-bug-replica-dependent-rebalance": (
+        "faultlab.shard.machine:CtrlerReplicaDependentRebalanceMachine",
+        "seeded bug: controller replicas rebalance in orders of their own"),
+    "shard-bug-non-minimal-rebalance": (
+        "faultlab.shard.machine:CtrlerNonMinimalRebalanceMachine",
+        "seeded bug: every rebalance deals all shards out again"),
     "kv-raft": ("faultlab.kv.machine:KVRaftMachine",
                 "key/value service on Raft, 3 servers, 3 clerks: replicas agree, "
                 "linearizable, acknowledged appends kept"),
