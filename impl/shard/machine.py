@@ -76,10 +76,51 @@ def controller_problems(world: World) -> list[str]:
     return problems
 
 
-class ShardMachine(WorldMachine):
+class ReconfiguringMachine(WorldMachine):
+    """What both shard machines share: an administrator who reconfigures the controller,
+    steps that let the World run a while, and the controller's checks after every step."""
+
+    groups: ClassVar[tuple[int, ...]]
+    initially_joined: ClassVar[frozenset[int]] = frozenset()
+
+    def group_servers(self, gid: int) -> list[str]:
+        raise NotImplementedError
+
+    @precondition(lambda self: ADMIN not in self.world.open_calls)
+    @rule(kind=st.integers(0, 2), g=st.integers(0, 255), shard=st.integers(0, NSHARDS - 1))
+    def reconfigure(self, kind: int, g: int, shard: int) -> None:
+        """A Join, a Leave or a Move. Never the Leave of the last group (with no group left
+        the labs' design keeps the shards nowhere: nobody pulls them, so a later Join starts
+        them empty) nor of a group not joined; never a Move to a group that is not joined."""
+        joined = getattr(self, "joined", set(self.initially_joined))
+        gid = pick(list(self.groups), g)
+        if kind == 0:
+            op, joined = {"op": "join", "groups": {gid: self.group_servers(gid)}}, joined | {gid}
+        elif kind == 1 and gid in joined and joined - {gid}:
+            op, joined = {"op": "leave", "gids": [gid]}, joined - {gid}
+        elif kind == 2 and gid in joined:
+            op = {"op": "move", "shard": shard, "gid": gid}
+        else:
+            return
+        self.joined = joined
+        self._guard(lambda: self.world.invoke(ADMIN, op))
+
+    @rule(cs=st.integers(1, 60))
+    def run_for(self, cs: int) -> None:
+        """Let the seeded scheduler run the World for ``cs`` hundredths of a second."""
+        self._guard(lambda: self.world.run_until(lambda: False, timeout=cs / 100))
+
+    def check_safety(self) -> None:
+        problems = controller_problems(self.world)
+        assert not problems, f"controller: {problems[0]}"
+
+
+class ShardMachine(ReconfiguringMachine):
     server: ClassVar[type[ShardKVServer]] = ShardKVServer
     ctrler: ClassVar[type[CtrlerServer]] = CtrlerServer
     settle_timeout: ClassVar[float] = 60.0
+    groups = GIDS
+    initially_joined = frozenset({GIDS[0]})
 
     @classmethod
     def build_world(cls, seed: int) -> World:
@@ -113,35 +154,13 @@ class ShardMachine(WorldMachine):
         value = data.draw(self.call_input(), label="input")
         self._guard(lambda: self.world.invoke(client, value))
 
-    @precondition(lambda self: ADMIN not in self.world.open_calls)
-    @rule(kind=st.integers(0, 2), g=st.integers(0, 1), shard=st.integers(0, NSHARDS - 1))
-    def reconfigure(self, kind: int, g: int, shard: int) -> None:
-        """A Join, a Leave or a Move. Never the Leave of the last group: with no group left
-        the labs' design keeps the shards nowhere (nobody pulls them), so a later Join
-        starts them empty; never a Move to a group that is not joined."""
-        joined = getattr(self, "joined", {GIDS[0]})
-        gid = GIDS[g]
-        if kind == 0:
-            op, joined = {"op": "join", "groups": {gid: names_of(gid, 3)}}, joined | {gid}
-        elif kind == 1 and joined - {gid}:
-            op, joined = {"op": "leave", "gids": [gid]}, joined - {gid}
-        elif gid in joined:
-            op = {"op": "move", "shard": shard, "gid": gid}
-        else:
-            return
-        self.joined = joined
-        self._guard(lambda: self.world.invoke(ADMIN, op))
-
-    @rule(cs=st.integers(1, 60))
-    def run_for(self, cs: int) -> None:
-        """Let the seeded scheduler run the World for ``cs`` hundredths of a second."""
-        self._guard(lambda: self.world.run_until(lambda: False, timeout=cs / 100))
+    def group_servers(self, gid: int) -> list[str]:
+        return names_of(gid, 3)
 
     def check_safety(self) -> None:
         conflicts = serving_conflicts(self.world)
         assert not conflicts, f"a shard served by two groups: {conflicts[0]}"
-        problems = controller_problems(self.world)
-        assert not problems, f"controller: {problems[0]}"
+        super().check_safety()
 
     def end_checks(self) -> None:
         w = self.world
@@ -158,7 +177,7 @@ class ShardMachine(WorldMachine):
 CTRL_GIDS = (10, 20, 30, 40)
 
 
-class CtrlerMachine(WorldMachine):
+class CtrlerMachine(ReconfiguringMachine):
     """The shard controller alone (3 replicas on Raft) under an administrator's Joins,
     Leaves and Moves of four groups, with message faults, crashes and partitions: the
     controller bugs need more groups than the two of :class:`ShardMachine` (with two, every
@@ -168,6 +187,7 @@ class CtrlerMachine(WorldMachine):
 
     ctrler: ClassVar[type[CtrlerServer]] = CtrlerServer
     settle_timeout: ClassVar[float] = 60.0
+    groups = CTRL_GIDS
 
     @classmethod
     def build_world(cls, seed: int) -> World:
@@ -182,33 +202,8 @@ class CtrlerMachine(WorldMachine):
     def call(self) -> None:
         """No clerk calls but the administrator's."""
 
-    @precondition(lambda self: ADMIN not in self.world.open_calls)
-    @rule(kind=st.integers(0, 2), g=st.integers(0, len(CTRL_GIDS) - 1),
-          shard=st.integers(0, NSHARDS - 1))
-    def reconfigure(self, kind: int, g: int, shard: int) -> None:
-        """A Join, a Leave (never of the last group, nor of one not joined) or a Move (to a
-        joined group)."""
-        joined = getattr(self, "joined", set())
-        gid = CTRL_GIDS[g]
-        if kind == 0:
-            op, joined = {"op": "join", "groups": {gid: [f"g{gid}-0"]}}, joined | {gid}
-        elif kind == 1 and gid in joined and joined - {gid}:
-            op, joined = {"op": "leave", "gids": [gid]}, joined - {gid}
-        elif kind == 2 and gid in joined:
-            op = {"op": "move", "shard": shard, "gid": gid}
-        else:
-            return
-        self.joined = joined
-        self._guard(lambda: self.world.invoke(ADMIN, op))
-
-    @rule(cs=st.integers(1, 60))
-    def run_for(self, cs: int) -> None:
-        """Let the seeded scheduler run the World for ``cs`` hundredths of a second."""
-        self._guard(lambda: self.world.run_until(lambda: False, timeout=cs / 100))
-
-    def check_safety(self) -> None:
-        problems = controller_problems(self.world)
-        assert not problems, f"controller: {problems[0]}"
+    def group_servers(self, gid: int) -> list[str]:
+        return [f"g{gid}-0"]
 
     def end_checks(self) -> None:
         latest = self.world.call(ADMIN, {"op": "query", "num": -1}, self.settle_timeout)

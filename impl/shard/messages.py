@@ -8,7 +8,12 @@ The group's log holds, beside the clerks' operations:
 * :class:`Reconfigure`: move to the next configuration (one at a time, in order);
 * :class:`InstallShard`: a shard's data and duplicate table, pulled from its previous owner;
 * :class:`DeleteShard`: the new owner has a shard this group offered: drop it;
-* :class:`ShardReceived`: the previous owner dropped a shard this group pulled.
+* :class:`ShardReceived`: the previous owner dropped a shard this group pulled;
+* :class:`LeaderNoOp`: proposed by a server when it starts leading a term. Raft commits the
+  entries of earlier terms only with one of the current term (Figure 8), and a group that
+  waits for its own offered shards to be deleted proposes nothing else: without it, a new
+  leader whose log holds the Deletes uncommitted never applies them, never moves to the
+  next configuration, and the group that pulls from it waits for ever.
 
 Between groups: :class:`ShardPull` (send me shard ``s`` as of configuration ``num``) and
 :class:`ShardDelete` (I have shard ``s`` of configuration ``num``: drop your copy), each with
@@ -21,7 +26,8 @@ from faultlab.shard.config import Config
 from faultlab.sim.messages import message
 
 __all__ = ["ERR_WRONG_GROUP", "ERR_NOT_READY", "Reconfigure", "InstallShard", "DeleteShard",
-           "ShardReceived", "ShardPull", "ShardPullReply", "ShardDelete", "ShardDeleteReply"]
+           "ShardReceived", "LeaderNoOp", "ShardPull", "ShardPullReply", "ShardDelete",
+           "ShardDeleteReply"]
 
 ERR_WRONG_GROUP = "ErrWrongGroup"
 ERR_NOT_READY = "ErrNotReady"   # the asked group has not reached that configuration
@@ -52,6 +58,11 @@ class DeleteShard:
 class ShardReceived:
     num: int
     shard: int
+
+
+@message
+class LeaderNoOp:
+    term: int
 
 
 @message

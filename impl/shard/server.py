@@ -32,6 +32,7 @@ from faultlab.shard.messages import (
     ERR_NOT_READY,
     DeleteShard,
     InstallShard,
+    LeaderNoOp,
     Reconfigure,
     ShardDelete,
     ShardDeleteReply,
@@ -64,6 +65,7 @@ class ShardKVServer(KVServer):
     def on_start(self) -> None:
         super().on_start()
         self.round = 0
+        self.noop_term = -1    # the last term this server proposed its LeaderNoOp in
         self.ctx.set_timer(POLL_TIMER, POLL_INTERVAL)
 
     # ------------------------------------------------------------------ the poll
@@ -78,6 +80,9 @@ class ShardKVServer(KVServer):
 
     def poll(self) -> None:
         sm = self.sm
+        term = self.log.get_state()[0]
+        if term != self.noop_term and self.submit(LeaderNoOp(term), None):
+            self.noop_term = term
         if sm.stable():
             query = CtrlOp(QUERY, num=sm.config.num + 1, client=self.ctx.name)
             self.ctx.send(self.pick(self.ctrlers), CtrlRequest(query))
@@ -122,6 +127,9 @@ class ShardKVServer(KVServer):
             self.ctx.send(src, ShardDeleteReply(msg.num, msg.shard, OK))
         elif dropped is False:
             self.submit(DeleteShard(msg.num, msg.shard), ("delete", src, msg.num, msg.shard))
+
+    def fingerprint_state(self) -> Any:
+        return (super().fingerprint_state(), self.noop_term)
 
     def answer(self, waiter: Any, outcome: Outcome, result: Any) -> None:
         if waiter is None:

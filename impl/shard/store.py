@@ -34,6 +34,7 @@ from faultlab.shard.messages import (
     ERR_WRONG_GROUP,
     DeleteShard,
     InstallShard,
+    LeaderNoOp,
     Reconfigure,
     ShardReceived,
 )
@@ -84,6 +85,8 @@ class ShardStore:
         if isinstance(command, ShardReceived):
             if self.received.get(command.shard, (None,))[0] == command.num:
                 del self.received[command.shard]
+            return None
+        if isinstance(command, LeaderNoOp):
             return None
         raise ValueError(f"unknown command {command!r}")
 
