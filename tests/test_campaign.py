@@ -166,3 +166,14 @@ def redis_url(tmp_path):
 def test_a_second_campaign_replays_the_first_ones_counterexample_from_redis(redis_url,
                                                                            tmp_path):
     shares_counterexamples(f"{redis_url}/0", f"{redis_url}/1", tmp_path)
+
+
+def test_by_default_a_rerun_replays_the_saved_counterexample_first(tmp_path):
+    args = ("explore", "register-bug-early-ack", "--examples", "1", "--no-shrink")
+    first = faultlab(*args[:2], "--seed", "1", "--no-shrink", cwd=tmp_path)
+    assert first.returncode == 1 and (tmp_path / ".faultlab" / "examples").is_dir()
+    # one example of another seed passes on its own (no database), fails with the saved one
+    assert faultlab(*args, "--seed", "12345", "--database", "none", cwd=tmp_path).returncode == 0
+    again = faultlab(*args, "--seed", "12345", cwd=tmp_path)
+    assert again.returncode == 1
+    assert again.stdout.splitlines()[2] == first.stdout.splitlines()[2]  # the same FAILED line

@@ -56,10 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--shard", type=shard, default=(1, 1), metavar="I/N",
                    help="this is shard I of N (1 <= I <= N): jobs given the same --seed "
                    "explore disjoint seeds (for CI matrix jobs)")
-    e.add_argument("--database", default=DEFAULT_DATABASE, metavar="DIR|redis://HOST:PORT",
+    e.add_argument("--database", default=None, metavar="DIR|redis://HOST:PORT",
                    help="Hypothesis example database: saved counterexamples are replayed "
                    "first and new ones saved; a folder, a Redis server shared by campaigns on "
-                   f"several machines (needs faultlab[redis]), or none ({DEFAULT_DATABASE})")
+                   f"several machines (needs faultlab[redis]), or none ({DEFAULT_DATABASE}, "
+                   "or $FAULTLAB_REPLAY_DIR/examples when that is set)")
     e.add_argument("--no-shrink", action="store_true",
                    help="keep the counterexample as found, unshrunk")
     e.set_defaults(func=run_explore)
@@ -228,13 +229,14 @@ def run_explore(args: argparse.Namespace) -> int:
     import sys
 
     from faultlab.tools.campaign import run_campaign
-    from faultlab.tools.exampledb import check_database
+    from faultlab.tools.exampledb import check_database, default_database
 
     cls = _machine_from_name(args.machine)
     spec = f"{cls.__module__}:{cls.__qualname__}"
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     examples = args.examples if args.examples is not None or args.time else 200
-    check_database(args.database)
+    database = args.database if args.database is not None else default_database()
+    check_database(database)
     again = f"faultlab explore {args.machine} --seed {seed}"
     again += f" --examples {examples}" if examples is not None else ""
     again += f" --steps {args.steps}"
@@ -252,7 +254,7 @@ def run_explore(args: argparse.Namespace) -> int:
 
     c = run_campaign(spec, seed=seed, workers=args.workers, examples=examples,
                      time_limit=args.time, steps=args.steps, shard=args.shard,
-                     database=args.database, progress=progress)
+                     database=database, progress=progress)
     if tty:
         print(file=sys.stderr)
     rate = c.steps / c.elapsed if c.elapsed else 0.0

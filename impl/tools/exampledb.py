@@ -1,21 +1,29 @@
 """Where explorations keep their counterexamples: a Hypothesis example database.
 
-A folder by default (``.faultlab/examples``), any folder given, or a Redis server
-(``redis://HOST:PORT[/DB]``, Hypothesis's own RedisExampleDatabase; the ``redis`` client is
-the optional extra ``faultlab[redis]``), so campaigns on several machines replay each other's
-failures first. ``none`` keeps no database.
+A folder by default (``.faultlab/examples``, or ``examples`` in ``$FAULTLAB_REPLAY_DIR``
+when that is set, so a test's private replay folder holds its database too), any folder
+given, or a Redis server (``redis://HOST:PORT[/DB]``, Hypothesis's own RedisExampleDatabase;
+the ``redis`` client is the optional extra ``faultlab[redis]``), so campaigns on several
+machines replay each other's failures first. ``none`` keeps no database.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from faultlab.errors import UserError
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-__all__ = ["DEFAULT_DATABASE", "open_database", "check_database"]
+__all__ = ["DEFAULT_DATABASE", "default_database", "open_database", "check_database"]
 
 DEFAULT_DATABASE = ".faultlab/examples"
+
+
+def default_database() -> str:
+    """``$FAULTLAB_REPLAY_DIR/examples`` when that is set, else :data:`DEFAULT_DATABASE`."""
+    folder = os.environ.get("FAULTLAB_REPLAY_DIR")
+    return str(Path(folder) / "examples") if folder else DEFAULT_DATABASE
 
 
 def open_database(spec: str | None) -> ExampleDatabase | None:
