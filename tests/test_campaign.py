@@ -65,7 +65,8 @@ def test_ctrl_c_stops_every_worker_and_prints_the_summary(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "faultlab.cli", "explore", "register", "--seed", "1",
          "--workers", "2", "--time", "120", "--database", "none"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     children: list[int] = []
     deadline = time.time() + 60
     while len(children) < 2 and time.time() < deadline:
@@ -74,7 +75,7 @@ def test_ctrl_c_stops_every_worker_and_prints_the_summary(tmp_path):
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
     assert len(children) >= 2, "the workers did not start"
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the parent and workers
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err
