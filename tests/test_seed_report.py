@@ -1,5 +1,6 @@
 """Every failing lab test reports its World seed and the command that replays it, plain
-asserts included: the ``seed`` fixture and report hook of tests/conftest.py, shown on a
+asserts included: the ``seed`` fixture and report hook of faultlab's pytest plugin
+(faultlab.tools.pytest_plugin, registered by installing faultlab), shown on a
 failing pb test and failing mr tests (a seed from the test's name, and a seed parameter)."""
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def test_no_world():
 def test_failing_pb_and_mr_tests_report_their_seed(pytester: pytest.Pytester,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FAULTLAB_SEED", raising=False)
-    pytester.makeconftest((TESTS / "conftest.py").read_text())
     monkeypatch.setenv("PYTHONPATH", str(TESTS / "pb"))   # pb_harness, for the subprocess
     pytester.makepyfile(test_failing=FAILING)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

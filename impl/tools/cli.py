@@ -9,6 +9,7 @@ from pathlib import Path
 
 from faultlab.checker.options import seconds, whole
 from faultlab.errors import UserError
+from faultlab.tools.exampledb import DEFAULT_DATABASE
 from faultlab.tools.replay import ReplayError, load_replay, replay
 
 
@@ -24,6 +25,14 @@ def _machine_command(sub: argparse._SubParsersAction, name: str, *, help: str,
     return cmd
 
 
+def shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N, for ``--shard``."""
+    i, slash, n = text.partition("/")
+    if not (slash and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise argparse.ArgumentTypeError(f"not I/N with 1 <= I <= N: {text!r}")
+    return int(i), int(n)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     e = _machine_command(
         sub, "explore",
@@ -35,8 +44,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and saved as a replay file. Exit 1 when a failure was found.",
     )
     e.add_argument("--seed", type=int, default=None, help="seed (default: random, printed)")
-    e.add_argument("--examples", type=whole(1), default=200, help="examples to run (200)")
+    e.add_argument("--examples", type=whole(1), default=None,
+                   help="examples to run in all, split over the workers (200; no bound with "
+                   "--time)")
     e.add_argument("--steps", type=whole(1), default=50, help="steps per example (50)")
+    e.add_argument("--workers", type=whole(1), default=1,
+                   help="processes exploring at once, each with its own seed derived from "
+                   "--seed; the first failure stops them all (1)")
+    e.add_argument("--time", type=seconds(), default=None, metavar="SECONDS",
+                   help="stop after this many seconds of wall-clock time")
+    e.add_argument("--shard", type=shard, default=(1, 1), metavar="I/N",
+                   help="this is shard I of N (1 <= I <= N): jobs given the same --seed "
+                   "explore disjoint seeds (for CI matrix jobs)")
+    e.add_argument("--database", default=None, metavar="DIR|redis://HOST:PORT",
+                   help="Hypothesis example database: saved counterexamples are replayed "
+                   "first and new ones saved; a folder, a Redis server shared by campaigns on "
+                   f"several machines (needs faultlab[redis]), or none ({DEFAULT_DATABASE}, "
+                   "or $FAULTLAB_REPLAY_DIR/examples when that is set)")
     e.add_argument("--no-shrink", action="store_true",
                    help="keep the counterexample as found, unshrunk")
     e.set_defaults(func=run_explore)
@@ -204,31 +228,47 @@ def run_explore(args: argparse.Namespace) -> int:
     import random
     import sys
 
-    from faultlab.tools.explore import explore
+    from faultlab.tools.campaign import run_campaign
+    from faultlab.tools.exampledb import check_database, default_database
 
     cls = _machine_from_name(args.machine)
     spec = f"{cls.__module__}:{cls.__qualname__}"
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    print(f"exploring {spec} with seed {seed} (replay with: faultlab explore {args.machine} "
-          f"--seed {seed} --examples {args.examples} --steps {args.steps})", flush=True)
+    examples = args.examples if args.examples is not None or args.time else 200
+    database = args.database if args.database is not None else default_database()
+    check_database(database)
+    again = f"faultlab explore {args.machine} --seed {seed}"
+    again += f" --examples {examples}" if examples is not None else ""
+    again += f" --steps {args.steps}"
+    again += f" --workers {args.workers}" if args.workers > 1 else ""
+    again += f" --time {args.time:g}" if args.time else ""
+    again += f" --shard {args.shard[0]}/{args.shard[1]}" if args.shard != (1, 1) else ""
+    print(f"exploring {spec} with seed {seed} (replay with: {again})", flush=True)
+    tty = sys.stderr.isatty()
 
-    def progress(r) -> None:
-        if r.examples % 25 == 0 and sys.stderr.isatty():
-            print(f"\r  {r.examples}/{args.examples} examples, {r.steps} steps, "
-                  f"{r.elapsed:.0f}s", end="", file=sys.stderr, flush=True)
+    def progress(c) -> None:
+        if tty:
+            rate = c.steps / c.elapsed if c.elapsed else 0.0
+            print(f"\r  {c.examples:,} examples, {rate:,.0f} steps/s, {c.failures} failures, "
+                  f"{c.elapsed:.0f}s", end="", file=sys.stderr, flush=True)
 
-    result = explore(cls, seed=seed, examples=args.examples, steps=args.steps,
-                     progress=progress)
-    if sys.stderr.isatty():
+    c = run_campaign(spec, seed=seed, workers=args.workers, examples=examples,
+                     time_limit=args.time, steps=args.steps, shard=args.shard,
+                     database=database, progress=progress)
+    if tty:
         print(file=sys.stderr)
-    rate = result.steps / result.elapsed if result.elapsed else 0.0
-    print(f"{result.examples} examples, {result.steps} steps in {result.elapsed:.1f}s "
-          f"({rate:,.0f} steps/s)")
-    if result.error is None:
-        print("no failure found")
-        return 0
-    print(f"FAILED: {result.error.splitlines()[0]}")
-    print(f"replay file: {result.replay}")
-    if not args.no_shrink and result.replay is not None:
-        _shrink(load_replay(result.replay, allow_modules=[cls.__module__]), result.replay)
+    rate = c.steps / c.elapsed if c.elapsed else 0.0
+    on = f" on {c.workers} workers" if c.workers > 1 else ""
+    print(f"{c.examples} examples, {c.steps} steps in {c.elapsed:.1f}s ({rate:,.0f} steps/s)"
+          f"{on}")
+    if c.error is None:
+        print("stopped by Ctrl-C: no failure found so far" if c.interrupted
+              else "no failure found")
+        return 130 if c.interrupted else 0
+    print(f"FAILED: {c.error.splitlines()[0]}")
+    if c.workers > 1 and c.failed_seed is not None:
+        print(f"found by the worker with seed {c.failed_seed}")
+    print(f"replay file: {c.replay}")
+    if not args.no_shrink and c.replay is not None:
+        _shrink(load_replay(c.replay, allow_modules=[cls.__module__]), c.replay)
     return 1

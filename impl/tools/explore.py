@@ -45,6 +45,7 @@ from faultlab.sim.world import World
 from faultlab.tools.replay_schema import REPLAY_FORMAT
 from hypothesis import Phase
 from hypothesis import strategies as st
+from hypothesis.database import ExampleDatabase
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -54,7 +55,7 @@ from hypothesis.stateful import (
 )
 
 __all__ = ["WorldMachine", "CallAll", "FAULTS", "replay_dir", "explore", "Exploration", "FIND_ONLY",
-           "NO_EXPLAIN", "pick"]
+           "NO_EXPLAIN", "pick", "Stopped"]
 
 FAULTS = ("drop", "duplicate", "crash", "partition")
 # Hypothesis phases for tests of a machine. Finding a seeded bug is Hypothesis's job; shrinking
@@ -301,6 +302,12 @@ class CallAll:
 
 # ---------------------------------------------------------------------- running an exploration
 
+class Stopped(KeyboardInterrupt):
+    """Raised between examples when an exploration is told to stop (time up, another worker
+    failed, Ctrl-C). A KeyboardInterrupt, because that is what Hypothesis lets through at
+    once without reporting it as a failure or saving the example in its database."""
+
+
 @dataclass
 class Exploration:
     """What one exploration did and, if it failed, where the counterexample is."""
@@ -312,6 +319,7 @@ class Exploration:
     elapsed: float = 0.0
     error: str | None = None
     replay: Path | None = None
+    stopped: bool = False
 
 
 def explore(
@@ -321,12 +329,17 @@ def explore(
     examples: int,
     steps: int = 50,
     progress: Callable[[Exploration], None] | None = None,
+    database: ExampleDatabase | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Exploration:
     """Run ``cls`` under Hypothesis for ``examples`` examples, seeded by ``seed``.
 
     Hypothesis only generates: its shrinker re-runs thousands of examples and stops at local
     minima with World steps, whereas :func:`faultlab.tools.shrink.shrink`, run on the replay file
-    this writes, minimizes the failure in milliseconds.
+    this writes, minimizes the failure in milliseconds. With a ``database``, the failures saved
+    there (by any earlier run, on any machine sharing it) are replayed first and a new one is
+    saved. ``stop`` is asked before every example; when it says so, the run ends there
+    (``stopped`` set, no error).
     """
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis import seed as seed_with
@@ -338,6 +351,8 @@ def explore(
     class Counted(cls):  # type: ignore[valid-type, misc]
         @classmethod
         def build_world(klass, seed: int) -> World:
+            if stop is not None and stop():
+                raise Stopped
             result.examples += 1
             if progress is not None:
                 result.elapsed = time.perf_counter() - started
@@ -350,14 +365,23 @@ def explore(
 
     Counted.__name__ = Counted.__qualname__ = cls.__name__
     Counted.__module__ = cls.__module__
+    phases = [Phase.explicit, Phase.generate] if database is None else \
+        [Phase.explicit, Phase.reuse, Phase.generate]
     test = get_state_machine_test(Counted, settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-        phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck)))
+        max_examples=examples, stateful_step_count=steps, deadline=None, database=database,
+        phases=phases, report_multiple_bugs=False, suppress_health_check=list(HealthCheck)))
     replay = replay_dir() / f"{cls.__name__}.json"
     replay.unlink(missing_ok=True)  # so a file found afterwards is this run's failure
+    seeded = seed_with(seed)(test)
+    if database is not None:
+        # @seed turns the database off (a seeded run is meant to repeat itself); a campaign
+        # wants both: its own seed, and the failures others saved replayed first.
+        seeded._hypothesis_internal_use_settings = settings(
+            seeded._hypothesis_internal_use_settings, database=database)
     try:
-        seed_with(seed)(test)()
+        seeded()
+    except Stopped:
+        result.stopped = True
     except Exception as e:
         result.error = f"{type(e).__name__}: {e}"
         result.replay = replay if replay.exists() else None
