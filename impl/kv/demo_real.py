@@ -43,7 +43,7 @@ def demo(seed: int) -> list[DemoRow]:
             rows.append(DemoRow("kv as 3 real processes on raft", "nemesis, TCP on loopback",
                                 explored, checked, "ok" if report.ok else first, report.ok))
         else:
-            tries = f" (run {rounds} of up to {ROUNDS})" if rounds > 1 else ""
+            tries = f" (run {rounds} of up to {ROUNDS})"
             rows.append(DemoRow("kv as real processes (seeded bug: no duplicate detection)",
                                 "the same nemesis run" + tries, explored, checked,
                                 f"bug caught: {first}" if first else "bug NOT caught",
