@@ -135,8 +135,7 @@ class _Run:
             await asyncio.gather(*clerks)
             self._heal(cluster, proxies)
             await self._final_reads(cluster)
-            died = {n: c for n, c in cluster.exited().items()}
-            for name, code in sorted(died.items()):
+            for name, code in sorted(cluster.exited().items()):
                 self.report.problems.append(f"server {name} exited by itself (code {code}): "
                                             f"{cluster.log_tail(name, 3)}")
         finally:

@@ -270,3 +270,19 @@ def test_servers_of_another_engine_or_cluster_are_refused(tmp_path):
         logs["s1"]
     assert "'s2' is of cluster 'other/kv-raft', not 'faultlab/kv-raft'" in logs["s0"], logs["s0"]
     assert "role follower -> leader" not in logs["s0"]  # no majority of its kind
+
+
+def test_the_nemesis_command_audits_a_run_and_saves_its_history(tmp_path):
+    data = tmp_path / "run"
+    r = subprocess.run(FAULTLAB + ["nemesis", "kv", "--seconds", "3", "--seed", "5",
+                                   "--data", str(data)], capture_output=True, text=True,
+                       timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nemesis seed 5: 3 servers on raft" in r.stdout
+    assert re.search(r"nemesis seed 5: 3 raft servers, \d+ calls .*: OK", r.stdout), r.stdout
+    checked = subprocess.run(FAULTLAB + ["check", str(data / "history.jsonl")],
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and "linearizable" in checked.stdout, checked.stdout
+    again = subprocess.run(FAULTLAB + ["nemesis", "kv", "--data", str(data)],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "not empty" in again.stderr  # nothing overwritten
