@@ -62,6 +62,11 @@ class Event:
     meta: Mapping | None = None
 
 
+def is_key(v: Any) -> bool:
+    """Whether ``v`` can name a key (a register, a partition): a number or a string."""
+    return isinstance(v, int | float | str) and not isinstance(v, bool)
+
+
 def events_to_operations(events: Iterable[Event]) -> list[Operation]:
     """Turn an ordered event list into operations, using each event's position as its time.
 

@@ -29,8 +29,8 @@ from faultlab.checker.models import (
 
 def test_registry_names():
     base = {"register", "cas-register", "set", "queue", "mutex"}
-    assert set(MODELS) == base | {"kv", "versioned-kv"} | {f"independent-{name}"
-                                                          for name in base}
+    assert set(MODELS) == (base | {"kv", "versioned-kv", "multi-register"}
+                           | {f"independent-{name}" for name in base})
     for name in MODELS:
         m = get_model(name)
         assert isinstance(m, Model) and m.name == name
@@ -254,3 +254,37 @@ def test_hard_partitions_move_to_worker_processes(monkeypatch):
     assert handed == [[0, 1, 2]]
     bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
     assert check(bad, "kv").verdict is Verdict.ILLEGAL
+
+
+def _txn(*steps) -> dict:
+    return {"op": "txn", "value": [list(s) for s in steps]}
+
+
+def test_multi_register_applies_a_transaction_atomically_in_order():
+    m = get_model("multi-register")
+    write = _txn(("write", "x", 1), ("read", "x", None), ("write", "y", [1]))
+    ok, state = m.step(m.init(), write, [["write", "x", 1], ["read", "x", 1],
+                                         ["write", "y", [1]]])
+    assert ok and m.describe_state(state) == '{"x": 1, "y": [1]}'
+    read = _txn(("read", "x", None), ("read", "y", None))
+    assert m.step(state, read, [["read", "x", 1], ["read", "y", [1]]]) == (True, state)
+    assert m.step(state, read, [["read", "x", 1], ["read", "y", None]]) == (True, state)
+    assert m.step(state, read, [["read", "x", 2], ["read", "y", [1]]])[0] is False
+    assert m.step(state, read, UNKNOWN) == (True, state)  # open: its reads are unknown
+    assert m.step(m.init(), write, UNKNOWN) == (True, state)
+    assert m.is_read_only(read, None) and not m.is_read_only(write, None)
+    with pytest.raises(ValueError, match="not its call's"):  # a completion of another txn
+        m.step(state, read, [["read", "y", 1], ["read", "x", 1]])
+    assert m.understands(write) and not m.understands({"op": "read"})
+    assert not m.understands(_txn(("append", "x", 1)))
+    assert not get_model("register").understands(write)
+
+
+def test_multi_register_partitions_by_keys_that_meet_in_a_transaction():
+    m = get_model("multi-register")
+    ops = [Operation(0, _txn(("write", "a", 1), ("write", "b", 1)), None, 0, 1),
+           Operation(1, _txn(("read", "c", None)), [["read", "c", None]], 0, 1),
+           Operation(2, _txn(("write", "b", 2), ("write", "d", 2)), None, 2, 3),
+           Operation(3, _txn(("read", "e", None), ("read", "c", None)), None, 4, None)]
+    parts = m.partition(ops)
+    assert sorted(sorted(op.client for op in p) for p in parts) == [[0, 2], [1, 3]]
