@@ -34,9 +34,10 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operation:
-    """One client operation: what was asked, what came back, and when."""
+    """One client operation: what was asked, what came back, and when (slots: a long
+    history holds millions)."""
 
     client: int | str
     input: Any
