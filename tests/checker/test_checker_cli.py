@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -224,3 +225,26 @@ def test_txn_edn_history(tmp_path, capsys):
     assert cli.main([str(mismatched)]) == 3
     err = capsys.readouterr().err
     assert "does not fit model 'multi-register'" in err and err.count("\n") == 1
+
+
+def test_progress_lines_on_stderr_and_stdout_unchanged(tmp_path, repo_root):
+    # a search longer than the throttle: its nodes and the partitions decided on stderr,
+    # the same verdict line on stdout as without --progress
+    path = tmp_path / "hard.jsonl"
+    jsonl.write_history(HARD, path, model="cas-register")
+    runs = {}
+    for flag in ([], ["--progress"]):
+        proc = subprocess.run([sys.executable, "-m", "faultlab.checker", str(path),
+                               "--timeout", "1.6", *flag], cwd=repo_root,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2
+        runs[bool(flag)] = proc
+    strip = re.compile(r"\d+\.\d+ s\)")
+    assert strip.sub("", runs[True].stdout) == strip.sub("", runs[False].stdout)
+    assert runs[False].stderr == ""
+    lines = runs[True].stderr.splitlines()
+    assert 1 <= len(lines) <= 4, lines  # throttled: one line per 0.5 s at most
+    nodes = [int(m.group(1)) for ln in lines
+             if (m := re.fullmatch(rf"{re.escape(str(path))}: 0/1 partitions decided; "
+                                   r"partition 0: (\d+) search nodes", ln))]
+    assert len(nodes) == len(lines) and nodes == sorted(nodes) and nodes[0] > 0
