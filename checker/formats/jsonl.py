@@ -70,13 +70,14 @@ def parse_lines(lines: Iterable[str], name: str | None,
     header: dict[str, Any] | None = None
     ops: list[Operation] = []
     memo: dict[str, str] = {}
+    decode = json.JSONDecoder(parse_constant=_reject_constant).decode  # one, not one a line
     for no, text in enumerate(lines, start=1):
         if progress is not None and no % PROGRESS_EVERY == 0:
             progress(len(ops))
         if not text.strip():
             continue
         try:
-            obj = json.loads(text, parse_constant=_reject_constant)
+            obj = decode(text)
         except ValueError as e:
             raise HistoryFormatError(name, no, f"invalid JSON: {_short(e)}") from None
         except RecursionError:
@@ -100,11 +101,12 @@ def _shared_names(inp: dict[str, Any], memo: dict[str, str]) -> dict[str, Any]:
     """``inp`` with its field names, and its operation and key names, shared with the
     operations read before (json makes new strings for each line: a third of the memory of
     a long history)."""
-    inp = {memo.setdefault(k, k): v for k, v in inp.items()}
+    share = memo.setdefault
+    inp = {share(k, k): v for k, v in inp.items()}
     for field in _NAMES:
         v = inp.get(field)
         if type(v) is str and len(v) <= 64:
-            inp[field] = memo.setdefault(v, v)
+            inp[field] = share(v, v)
     return inp
 
 
