@@ -48,7 +48,8 @@ def check(
     ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
     worker processes (1 = all in this process); by default, partitions still unfinished
-    after ``schedule.PROCESS_AFTER`` seconds move to worker processes when several remain.
+    after ``schedule.PROCESS_AFTER`` seconds move to worker processes when several of them
+    are hard (``schedule.HARD_NODES_PER_OP``).
     ``pruning`` switches search rules off, for benchmarks. ``progress`` is called with
     (partitions decided, partitions, the partition being searched or None, its search nodes)
     at every pause of a search (``checker.progress.Progress.searching``). ValueError: an

@@ -232,11 +232,14 @@ def test_duck_typed_model_with_hints():
     assert check(ops, Reg(), verbose=True).verdict is Verdict.ILLEGAL
 
 
-def test_hard_partitions_move_to_worker_processes(monkeypatch):
+def _handoff_spy(monkeypatch, hard_nodes_per_op: int | None = None) -> list[list[int]]:
+    """The partitions handed to worker processes, which start at once (PROCESS_AFTER < 0)."""
     import faultlab.checker.schedule as lin
 
-    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
+    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)
     monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)
+    if hard_nodes_per_op is not None:
+        monkeypatch.setattr(lin, "HARD_NODES_PER_OP", hard_nodes_per_op)
     handed: list[list[int]] = []
     real = lin._in_processes
 
@@ -245,6 +248,11 @@ def test_hard_partitions_move_to_worker_processes(monkeypatch):
         return real(parts, which, *args)
 
     monkeypatch.setattr(lin, "_in_processes", spy)
+    return handed
+
+
+def test_hard_partitions_move_to_worker_processes(monkeypatch):
+    handed = _handoff_spy(monkeypatch, hard_nodes_per_op=-1)  # every partition counts as hard
     ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
            for i in range(12)]
     ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
@@ -254,6 +262,28 @@ def test_hard_partitions_move_to_worker_processes(monkeypatch):
     assert handed == [[0, 1, 2]]
     bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
     assert check(bad, "kv").verdict is Verdict.ILLEGAL
+
+
+def _backtracking(key: int, writes: int = 8) -> list[Operation]:
+    """Concurrent writes, then reads cycling through 0, 1, 2 and one impossible read: the
+    search backtracks over many orders (about 800 nodes for 17 operations) before failing."""
+    return ([Operation(i, {"op": "write", "key": key, "value": i}, None, 0, 100)
+             for i in range(writes)]
+            + [Operation(100 + i, {"op": "read", "key": key}, i % 3, 10 + i, 11 + i)
+               for i in range(writes)]
+            + [Operation(99, {"op": "read", "key": key}, -1, 101, 102)])
+
+
+def test_only_hard_partitions_are_worth_worker_processes(monkeypatch):
+    # many easy partitions past PROCESS_AFTER stay in this process; two that backtrack go
+    handed = _handoff_spy(monkeypatch)
+    easy = [Operation(i, {"op": "write", "key": 10 + i % 5, "value": i}, None, i, i + 1)
+            for i in range(40)]
+    assert check(easy, "independent-register").verdict is Verdict.OK
+    assert handed == []
+    result = check(easy + _backtracking(1) + _backtracking(2), "independent-register")
+    assert result.verdict is Verdict.ILLEGAL
+    assert len(handed) == 1 and {5, 6} <= set(handed[0])  # keys 1 and 2: partitions 5, 6
 
 
 def _txn(*steps) -> dict:
