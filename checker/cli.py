@@ -46,6 +46,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="explain failures: longest partial linearizations and what blocked them")
     p.add_argument("--no-partition", action="store_true",
                    help="check the history as a whole, ignoring the model's partitioning")
+    p.add_argument("--progress", action="store_true",
+                   help="report progress on stderr (operations read, partitions decided, "
+                   "search nodes) twice a second; the default when stderr is a terminal")
 
 
 def _exit_3_on_usage_errors(p: argparse.ArgumentParser) -> None:
@@ -95,11 +98,14 @@ def run(args: argparse.Namespace) -> int:
         soft = started + args.timeout * SOFT_SHARE
         hard = started + args.timeout
     codes = []
+    progress = _progress(args)
     with _interrupt_at(hard):
         for k, path in enumerate(args.files):
             try:
-                codes.append(_check_file(path, args, soft))
+                codes.append(_check_file(path, args, soft, progress))
             except _OutOfTime:
+                if progress is not None:
+                    progress.end()
                 for late in args.files[k:]:
                     print(f"{late}: unknown (timed out) {_phase[0]}, --timeout {args.timeout:g}")
                     _phase[0] = "before reading"
@@ -161,13 +167,29 @@ def _fail(args: argparse.Namespace, where: str | None, message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _check_file(path: str, args: argparse.Namespace, deadline: float | None) -> int:
+def _progress(args: argparse.Namespace) -> Any:
+    """A ``Progress`` on stderr when asked for or when stderr is a terminal, else None."""
+    if not (getattr(args, "progress", False) or sys.stderr.isatty()):
+        return None
+    from .progress import Progress
+
+    return Progress(sys.stderr)
+
+
+def _check_file(path: str, args: argparse.Namespace, deadline: float | None,
+                progress: Any = None) -> int:
     """Read, check and report one file (``deadline``: the searches', monotonic)."""
     _phase[0] = "while reading"
+    if progress is not None:
+        progress.path = path
     try:
-        loaded = load_history(path, args.format)
+        loaded = load_history(path, args.format,
+                              None if progress is None else progress.reading)
     except HistoryFormatError as e:
         return _fail(args, None, str(e))
+    finally:
+        if progress is not None:
+            progress.end()
     if not loaded.ops:  # nothing was recorded: say so rather than call it linearizable
         return _fail(args, path, "empty history: no operations to check (exit 3)")
     _phase[0] = "while checking"
@@ -183,10 +205,14 @@ def _check_file(path: str, args: argparse.Namespace, deadline: float | None) -> 
     try:
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         result = check(loaded.ops, model, timeout=timeout, verbose=verbose,
-                       partition=not args.no_partition)
+                       partition=not args.no_partition,
+                       progress=None if progress is None else progress.searching)
     except Exception as e:  # the model rejected the shape of an operation
         return _fail(args, path, f"history does not fit model {name!r}: "
                      f"{type(e).__name__}: {e}")
+    finally:
+        if progress is not None:
+            progress.end()
     _phase[0] = "while reporting"
     _report(path, loaded, name, model, result, args.verbose)
     if args.html:

@@ -34,9 +34,10 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operation:
-    """One client operation: what was asked, what came back, and when."""
+    """One client operation: what was asked, what came back, and when (slots: a long
+    history holds millions)."""
 
     client: int | str
     input: Any
@@ -60,6 +61,11 @@ class Event:
     client: int | str
     value: Any
     meta: Mapping | None = None
+
+
+def is_key(v: Any) -> bool:
+    """Whether ``v`` can name a key (a register, a partition): a number or a string."""
+    return isinstance(v, int | float | str) and not isinstance(v, bool)
 
 
 def events_to_operations(events: Iterable[Event]) -> list[Operation]:

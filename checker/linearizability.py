@@ -22,7 +22,7 @@ from .explain import explain_failure
 from .history import Operation
 from .models import Model, get_model
 from .results import DEFAULT_PRUNING, CheckResult, PartitionResult, Pruning, Verdict, overall
-from .schedule import run_partition, run_partitions
+from .schedule import Report, run_partition, run_partitions
 
 __all__ = ["DEFAULT_PRUNING", "CheckResult", "PartitionResult", "Pruning", "Verdict", "check",
            "check_partition"]
@@ -37,6 +37,7 @@ def check(
     partition: bool = True,
     workers: int | None = None,
     pruning: Pruning = DEFAULT_PRUNING,
+    progress: Report | None = None,
 ) -> CheckResult:
     """Decide whether ``history`` is linearizable with respect to ``model``.
 
@@ -47,9 +48,13 @@ def check(
     ``partitions`` then lists only the partitions that finished.
     ``partition=False`` ignores the model's partitioning. ``workers`` forces the number of
     worker processes (1 = all in this process); by default, partitions still unfinished
-    after ``schedule.PROCESS_AFTER`` seconds move to worker processes when several remain.
-    ``pruning`` switches search rules off, for benchmarks. ValueError: an operation the
-    model does not understand (``Model.understands``), or one returning before its call.
+    after ``schedule.PROCESS_AFTER`` seconds move to worker processes when several of them
+    are hard (``schedule.HARD_NODES_PER_OP``).
+    ``pruning`` switches search rules off, for benchmarks. ``progress`` is called with
+    (partitions decided, partitions, the partition being searched or None, its search nodes)
+    at every pause of a search (``checker.progress.Progress.searching``). ValueError: an
+    operation the model does not understand (``Model.understands``), or one returning
+    before its call.
     """
     start = time.monotonic()
     m = get_model(model)
@@ -70,7 +75,7 @@ def check(
     if collecting:  # the search makes no reference cycles; the collector's passes over a
         gc.disable()  # large history cost more than a third of a long check
     try:
-        results = run_partitions(parts, m, deadline, verbose, pruning, workers)
+        results = run_partitions(parts, m, deadline, verbose, pruning, workers, progress)
         if verbose:
             results = [explain_failure(r, m, deadline) for r in results]
     finally:

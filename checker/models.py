@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from .history import UNKNOWN, Operation
+from .history import UNKNOWN, Operation, is_key
 
 __all__ = [
     "MODELS",
@@ -35,6 +35,7 @@ __all__ = [
     "Independent",
     "KV",
     "Model",
+    "MultiRegister",
     "Mutex",
     "Queue",
     "Register",
@@ -455,6 +456,83 @@ class Independent(Model):
                                for k, s in state) + "}"
 
 
+class MultiRegister(Model):
+    """Registers named by key, read and written by transactions (Knossos's multi-register,
+    for Jepsen's ``:txn`` histories): ``{"op": "txn", "value": [["read", k, v], ["write", k,
+    v], ...]}``, applied in order, atomically. A completed transaction's output is its list
+    as the completion reports it (the reads' values filled in); a read of nil (None) says
+    nothing about the register, as in Knossos, where the invocation's reads carry nil, and
+    an open transaction's reads are unknown.
+    Registers start at None. Keys that never meet in one transaction are independent
+    objects, so the history is split into groups of keys connected by transactions.
+    """
+
+    name = "multi-register"
+
+    def init(self) -> Any:
+        return frozenset()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        txn = input["value"]
+        done = txn if output is UNKNOWN or output is None else output
+        if not _same_txn(txn, done):
+            raise ValueError(f"the completion's transaction {done!r} is not its call's {txn!r}")
+        regs = dict(state)
+        for f, key, value in done:
+            if f == "write":
+                regs[key] = _hashable(value)
+            elif value is not None and output is not UNKNOWN and regs.get(key) != _hashable(
+                    value):
+                return False, state
+        new = frozenset((k, v) for k, v in regs.items() if v is not None)  # None: unwritten
+        return True, (state if new == state else new)
+
+    def understands(self, input: Any) -> bool:
+        if not _has(input, txn=("value",)) or not isinstance(input["value"], list):
+            return False
+        return all(isinstance(m, list) and len(m) == 3 and m[0] in ("read", "write")
+                   and is_key(m[1]) for m in input["value"])
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return all(m[0] == "read" for m in input["value"])
+
+    def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
+        parent: dict[Any, Any] = {}
+
+        def root(k: Any) -> Any:
+            while parent.setdefault(k, k) != k:
+                parent[k] = k = parent[parent[k]]
+            return k
+
+        for op in history:
+            keys = [m[1] for m in op.input["value"]]
+            for k in keys[1:]:
+                parent[root(k)] = root(keys[0])
+            if keys:
+                root(keys[0])
+        groups: dict[Any, list[Operation]] = defaultdict(list)
+        for op in history:  # a transaction of no operation belongs with nothing: own group
+            keys = op.input["value"]
+            groups[root(keys[0][1]) if keys else ("empty", id(op))].append(op)
+        return list(groups.values())
+
+    def describe_operation(self, input: Any, output: Any) -> str:
+        done = input["value"] if output is UNKNOWN or output is None else output
+        text = "txn[" + ", ".join(f"{f[0]} {_show(k)} {_show(v)}" for f, k, v in done) + "]"
+        return text + (" ?" if output is UNKNOWN else "")
+
+    def describe_state(self, state: Any) -> str:
+        return "{" + ", ".join(f"{_show(k)}: {_show(v)}"
+                               for k, v in sorted(state, key=lambda kv: repr(kv[0]))) + "}"
+
+
+def _same_txn(call: list[Any], done: Any) -> bool:
+    """A completion reports its call's transaction: same steps, same keys, same writes."""
+    return (isinstance(done, list) and len(done) == len(call)
+            and all(isinstance(d, list) and len(d) == 3 and d[0] == c[0] and d[1] == c[1]
+                    and (c[0] == "read" or d[2] == c[2]) for c, d in zip(call, done, strict=True)))
+
+
 VERSIONED_OK, ERR_VERSION, ERR_NO_KEY, ERR_MAYBE = "OK", "ErrVersion", "ErrNoKey", "ErrMaybe"
 
 
@@ -576,6 +654,7 @@ MODELS: dict[str, Callable[[], Model]] = {
     "queue": Queue,
     "mutex": Mutex,
     "versioned-kv": VersionedKV,
+    "multi-register": MultiRegister,
 }
 MODELS.update({f"independent-{name}": partial(Independent, name)
                for name in ("register", "cas-register", "set", "queue", "mutex")})

@@ -68,3 +68,37 @@ def test_every_listed_machine_loads():
 
     for name, (spec, _why) in MACHINES.items():
         assert issubclass(_machine_class(spec), WorldMachine), name
+
+
+def test_each_command_is_registered_by_the_module_listed_for_it():
+    # COMMANDS lets a command import only its own module: each entry must be right
+    import importlib
+
+    from faultlab.cli import COMMAND_MODULES, COMMANDS
+    from faultlab.errors import ArgumentParser
+
+    for command, module in COMMANDS.items():
+        assert module in COMMAND_MODULES
+        parser = ArgumentParser(prog="faultlab")
+        sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
+        importlib.import_module(module).register(sub)
+        assert command in sub.choices, (command, module)
+
+
+def test_check_imports_only_what_it_needs(tmp_path):
+    # start-up cost: `faultlab check` on a small file imports neither the explorers'
+    # hypothesis nor the real cluster's asyncio, nor the TLA+ tools
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"faultlab_history": 1, "model": "register"}\n'
+                    '{"client": 0, "input": {"op": "write", "value": 1}, "output": null, '
+                    '"call": 0, "return": 1}\n')
+    code = ("import sys; from faultlab.cli import main; code = main(['check', sys.argv[1]]); "
+            "print(sorted(m for m in ('hypothesis', 'asyncio', 'faultlab.tools.explore', "
+            "'faultlab.checker.tla.trace', 'multiprocessing') if m in sys.modules)); "
+            "sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{path}: linearizable (1 ops, model register, format "
+                                       f"jsonl, {out.stdout.split(', ')[-1].split()[0]} s)",
+                                       "[]"]

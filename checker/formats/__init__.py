@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
 from . import edn, jepsen_etcd, jsonl, porcupine_kv
-from ._lines import read_lines, source_name
+from ._lines import iter_lines, source_name
 
 __all__ = ["FORMATS", "LoadedHistory", "detect_format", "load_history"]
 
@@ -53,23 +55,41 @@ def detect_format(lines: list[str], name: str | None = None) -> str:
                              "pass --format")
 
 
-def load_history(source: Any, format: str = "auto") -> LoadedHistory:
-    """Read a history in ``format`` (or the detected one); HistoryFormatError on bad input."""
+def load_history(source: Any, format: str = "auto",
+                 progress: Callable[[int], None] | None = None) -> LoadedHistory:
+    """Read a history in ``format`` (or the detected one); HistoryFormatError on bad input.
+
+    JSON lines are read from a file a line at a time (memory: the operations kept, not the
+    file); ``progress`` is called with the operations read so far, now and then."""
     name = source_name(source)
     if isinstance(source, str | os.PathLike) and os.path.isdir(source):
         raise HistoryFormatError(name, None, "is a directory, not a history file")
-    name, lines = read_lines(source, name)
+    name, stream = iter_lines(source, name)
+    head: list[str] = []  # up to the first line that is not blank: enough to tell the format
+    for line in stream:
+        head.append(line)
+        if line.strip():
+            break
     if format == "auto":
-        format = detect_format(lines, name)
+        format = detect_format(head, name)
     if format == "jsonl":
-        ops, header = jsonl.read_history(lines, name=name)
-        return LoadedHistory(ops, format, header.get("model"), header)
+        ops, header = jsonl.parse_lines(itertools.chain(head, stream), name, progress)
+        return _loaded(LoadedHistory(ops, format, header.get("model"), header), progress)
+    lines = [*head, *stream]
     if format == "porcupine-kv":
-        return LoadedHistory(porcupine_kv.read_history(lines, name=name), format, "kv")
-    if format == "jepsen-etcd":
-        return LoadedHistory(jepsen_etcd.read_history(lines, name=name), format,
-                             "cas-register")
-    if format == "edn":
+        loaded = LoadedHistory(porcupine_kv.read_history(lines, name=name), format, "kv")
+    elif format == "jepsen-etcd":
+        loaded = LoadedHistory(jepsen_etcd.read_history(lines, name=name), format,
+                               "cas-register")
+    elif format == "edn":
         ops = edn.read_history(lines, name=name)
-        return LoadedHistory(ops, format, edn.guess_model(ops))
-    raise ValueError(f"unknown format {format!r} (known: auto, {', '.join(FORMATS)})")
+        loaded = LoadedHistory(ops, format, edn.guess_model(ops))
+    else:
+        raise ValueError(f"unknown format {format!r} (known: auto, {', '.join(FORMATS)})")
+    return _loaded(loaded, progress)
+
+
+def _loaded(loaded: LoadedHistory, progress: Callable[[int], None] | None) -> LoadedHistory:
+    if progress is not None:
+        progress(len(loaded.ops))  # the last word: all of them
+    return loaded

@@ -59,6 +59,47 @@ def read_lines(source: Any, name: str | None = None) -> tuple[str | None, list[s
     return name, lines
 
 
+def iter_lines(source: Any, name: str | None = None) -> tuple[str | None, Iterator[str]]:
+    """``read_lines`` for large inputs: a path is read a line at a time, so what is kept is
+    the caller's business, not a copy of the file (other sources are read whole first).
+    The same lines and the same errors, raised when the bad line is reached."""
+    name = name or source_name(source)
+    if not isinstance(source, str | os.PathLike):
+        name, lines = read_lines(source, name)
+        return name, iter(lines)
+    try:
+        f = open(source, "rb")  # noqa: SIM115 (closed by the generator, read or not)
+    except OSError as e:
+        raise HistoryFormatError(name, None, f"cannot read: {e.strerror or e}") from None
+    return name, _file_lines(f, name)
+
+
+def _file_lines(f: IO[bytes], name: str | None) -> Iterator[str]:
+    """Lines of a binary file, split as ``_decode`` splits a whole file (\\n, \\r\\n, \\r)."""
+    no = 0
+    with f:
+        try:
+            for chunk in f:
+                try:
+                    text = chunk.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise HistoryFormatError(name, no + 1 + chunk[:e.start].count(b"\r"),
+                                             f"not UTF-8 text ({e.reason})") from None
+                if "\r" in text or "\x00" in text:
+                    parts = _BREAK.split(text)
+                    if parts[-1] == "":
+                        parts.pop()
+                else:
+                    parts = [text[:-1] if text.endswith("\n") else text]
+                for part in parts:
+                    no += 1
+                    if "\x00" in part:
+                        raise HistoryFormatError(name, no, "NUL byte in text")
+                    yield part
+        except OSError as e:
+            raise HistoryFormatError(name, None, f"cannot read: {e.strerror or e}") from None
+
+
 _ODD = re.compile("[\r\x00]")
 _BREAK = re.compile("\r\n|\r|\n")
 

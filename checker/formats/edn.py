@@ -12,7 +12,9 @@ Each op is a map such as ``{:process 0, :type :invoke, :f :write, :value 3}``.
 
 ``:f``/``:value`` become model inputs: read/write/cas (``[from to]``) for the registers,
 add/remove/read for ``set``, enqueue/dequeue for ``queue``, acquire/release for ``mutex``;
-an entry with a ``:key`` is a ``kv`` operation (get/put/append). Other functions become
+an entry with a ``:key`` is a ``kv`` operation (get/put/append); a ``:txn`` (``[[:read k v]
+[:write k v] ...]``) is for ``multi-register``, its completion's list (the values read) the
+output. Other functions become
 ``{"op": f, "value": v}`` with the completion's ``:value`` as output.
 
 Histories of Jepsen's ``independent`` checker carry ``[key value]`` pairs as values (a cas
@@ -32,7 +34,7 @@ import re
 from typing import Any
 
 from ..errors import HistoryFormatError
-from ..history import Operation
+from ..history import Operation, is_key
 from ._lines import pop_call, read_lines, same_function
 
 DEFAULT_MODEL = None
@@ -341,7 +343,7 @@ def _is_independent(entries: list[tuple[Any, int]]) -> bool:
         v = entry.get("value")
         if v is None and entry.get("type") in ("fail", "info"):
             continue  # a failed or indeterminate completion may carry no value
-        if not (isinstance(v, list) and len(v) == 2 and _is_key(v[0])):
+        if not (isinstance(v, list) and len(v) == 2 and is_key(v[0])):
             return False
         if entry.get("f") == "cas" and not (isinstance(v[1], list) and len(v[1]) == 2):
             return False
@@ -349,16 +351,12 @@ def _is_independent(entries: list[tuple[Any, int]]) -> bool:
     return seen
 
 
-def _is_key(v: Any) -> bool:
-    return isinstance(v, int | float | str) and not isinstance(v, bool)
-
-
 def _convert_keyed(inv: dict[Any, Any], inv_line: int, done: dict[Any, Any] | None,
                    name: str | None, line: int) -> tuple[Any, Any]:
     """``_convert`` for an independent history: the ``[key value]`` pairs are unwrapped and
     the key goes into the input (for the ``independent-*`` models)."""
     pair = inv.get("value")
-    if not (isinstance(pair, list) and len(pair) == 2 and _is_key(pair[0])):
+    if not (isinstance(pair, list) and len(pair) == 2 and is_key(pair[0])):
         raise HistoryFormatError(name, inv_line, "call without a [key value] pair")
     key, v = pair
     out = None
@@ -408,4 +406,6 @@ def guess_model(ops: list[Operation]) -> str | None:
         return "queue"
     if fs <= {"acquire", "release"}:
         return "mutex"
+    if fs == {"txn"}:
+        return "multi-register"
     return None

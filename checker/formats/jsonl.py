@@ -26,14 +26,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from ..errors import HistoryFormatError
 from ..history import Operation
-from ._lines import read_lines
+from ._lines import iter_lines
 
 VERSION = 1
+PROGRESS_EVERY = 8192  # lines between two progress calls
 DEFAULT_MODEL = None
 
 
@@ -51,17 +52,32 @@ def looks_like(line: str) -> bool:
 
 
 def read_history(
-    source: Any, *, name: str | None = None
+    source: Any, *, name: str | None = None, progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Operation], dict[str, Any]]:
-    """Operations and header of a JSON-lines history; HistoryFormatError names the bad line."""
-    name, lines = read_lines(source, name)
+    """Operations and header of a JSON-lines history; HistoryFormatError names the bad line.
+
+    A file is read a line at a time (memory: the operations, not the file). ``progress``,
+    when given, is called with the number of operations read every ``PROGRESS_EVERY``."""
+    name, lines = iter_lines(source, name)
+    return parse_lines(lines, name, progress)
+
+
+def parse_lines(lines: Iterable[str], name: str | None,
+                progress: Callable[[int], None] | None = None
+                ) -> tuple[list[Operation], dict[str, Any]]:
+    """``read_history`` of lines already split and decoded (``iter_lines``'), consumed one
+    at a time."""
     header: dict[str, Any] | None = None
     ops: list[Operation] = []
+    memo: dict[str, str] = {}
+    decode = json.JSONDecoder(parse_constant=_reject_constant).decode  # one, not one a line
     for no, text in enumerate(lines, start=1):
+        if progress is not None and no % PROGRESS_EVERY == 0:
+            progress(len(ops))
         if not text.strip():
             continue
         try:
-            obj = json.loads(text, parse_constant=_reject_constant)
+            obj = decode(text)
         except ValueError as e:
             raise HistoryFormatError(name, no, f"invalid JSON: {_short(e)}") from None
         except RecursionError:
@@ -71,10 +87,27 @@ def read_history(
         if header is None:
             header = _check_header(obj, name, no)
             continue
-        ops.append(_operation(obj, name, no))
+        ops.append(_operation(obj, name, no, memo))
     if header is None:
         raise HistoryFormatError(name, None, "empty file: no faultlab_history header")
     return ops, header
+
+
+#: Input fields whose string values name things (an operation, a key): few distinct ones.
+_NAMES = ("op", "key")
+
+
+def _shared_names(inp: dict[str, Any], memo: dict[str, str]) -> dict[str, Any]:
+    """``inp`` with its field names, and its operation and key names, shared with the
+    operations read before (json makes new strings for each line: a third of the memory of
+    a long history)."""
+    share = memo.setdefault
+    inp = {share(k, k): v for k, v in inp.items()}
+    for field in _NAMES:
+        v = inp.get(field)
+        if type(v) is str and len(v) <= 64:
+            inp[field] = share(v, v)
+    return inp
 
 
 def _reject_constant(word: str) -> Any:
@@ -110,7 +143,8 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _operation(obj: dict[str, Any], name: str | None, no: int) -> Operation:
+def _operation(obj: dict[str, Any], name: str | None, no: int, memo: dict[str, str]
+               ) -> Operation:
     for key in ("client", "input", "call", "return"):
         if key not in obj:
             raise HistoryFormatError(name, no, f'operation lacks "{key}"')
@@ -131,7 +165,10 @@ def _operation(obj: dict[str, Any], name: str | None, no: int) -> Operation:
     if meta is not None and not isinstance(meta, dict):
         raise HistoryFormatError(name, no, "meta must be an object")
     output = obj.get("output") if ret is not None else None
-    return Operation(client, obj["input"], output, call, ret, meta)
+    inp = obj["input"]
+    if type(inp) is dict:  # one copy of the names every input repeats
+        inp = _shared_names(inp, memo)
+    return Operation(client, inp, output, call, ret, meta)
 
 
 def write_history(

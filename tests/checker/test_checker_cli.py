@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -11,7 +12,11 @@ import pytest
 from faultlab.checker import cli
 from faultlab.checker.formats import jsonl
 from faultlab.checker.history import Operation
-from test_checker_formats import INDEPENDENT_BAD, INDEPENDENT_TEXT  # same directory
+from test_checker_formats import (  # same directory
+    INDEPENDENT_BAD,
+    INDEPENDENT_TEXT,
+    _txn_history,
+)
 
 GOOD = [Operation(0, {"op": "write", "value": 1}, None, 0, 1),
         Operation(1, {"op": "read"}, 1, 2, 3)]
@@ -199,3 +204,47 @@ def test_operations_the_model_does_not_know_are_bad_input(tmp_path, capsys, mode
     assert cli.main([str(path)]) == 3
     err = capsys.readouterr().err
     assert f"is not an operation of model {model!r}" in err and err.count("\n") == 1
+
+
+def test_txn_edn_history(tmp_path, capsys):
+    # Jepsen's :txn history: multi-register guessed; a torn read is NOT linearizable; given
+    # to register it is bad input (exit 3), never a verdict
+    good, torn = tmp_path / "good.edn", tmp_path / "torn.edn"
+    good.write_text("\n".join(_txn_history(2, 2)))
+    torn.write_text("\n".join(_txn_history(2, 1)))
+    assert cli.main([str(good)]) == 0
+    assert "linearizable (4 ops, 2 partitions, model multi-register" in capsys.readouterr().out
+    assert cli.main([str(torn), "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT linearizable" in out and 'txn[r "x" 2, r "y" 1]' in out
+    assert cli.main([str(good), "--model", "register"]) == 3
+    err = capsys.readouterr().err
+    assert "is not an operation of model 'register'" in err and err.count("\n") == 1
+    mismatched = tmp_path / "mismatched.edn"  # the completion reads other registers
+    mismatched.write_text("\n".join(_txn_history(2, 2)).replace("[:read :y 2]", "[:read :z 2]"))
+    assert cli.main([str(mismatched)]) == 3
+    err = capsys.readouterr().err
+    assert "does not fit model 'multi-register'" in err and err.count("\n") == 1
+
+
+def test_progress_lines_on_stderr_and_stdout_unchanged(tmp_path, repo_root):
+    # a search longer than the throttle: its nodes and the partitions decided on stderr,
+    # the same verdict line on stdout as without --progress
+    path = tmp_path / "hard.jsonl"
+    jsonl.write_history(HARD, path, model="cas-register")
+    runs = {}
+    for flag in ([], ["--progress"]):
+        proc = subprocess.run([sys.executable, "-m", "faultlab.checker", str(path),
+                               "--timeout", "1.6", *flag], cwd=repo_root,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2
+        runs[bool(flag)] = proc
+    strip = re.compile(r"\d+\.\d+ s\)")
+    assert strip.sub("", runs[True].stdout) == strip.sub("", runs[False].stdout)
+    assert runs[False].stderr == ""
+    lines = runs[True].stderr.splitlines()
+    assert 1 <= len(lines) <= 4, lines  # throttled: one line per 0.5 s at most
+    nodes = [int(m.group(1)) for ln in lines
+             if (m := re.fullmatch(rf"{re.escape(str(path))}: 0/1 partitions decided; "
+                                   r"partition 0: (\d+) search nodes", ln))]
+    assert len(nodes) == len(lines) and nodes == sorted(nodes) and nodes[0] > 0

@@ -352,3 +352,39 @@ def test_edn_as_jepsen_writes_it_comments_and_a_list(tmp_path):
     assert check(loaded.ops, "register").verdict is Verdict.OK
     with pytest.raises(HistoryFormatError, match="does not close"):
         edn.read_history(["({:process 0, :type :invoke, :f :read}]"])
+
+
+# Jepsen :txn histories for Knossos's multi-register: T0 writes x=1,y=1; then T1 writes
+# x=2,y=2 while T2 reads both.
+TXN_EDN = [
+    "; a multi-register run",
+    "[{:process 0, :type :invoke, :f :txn, :value [[:write :x 1] [:write :y 1]]}",
+    " {:process 0, :type :ok, :f :txn, :value [[:write :x 1] [:write :y 1]]}",
+    " {:process 1, :type :invoke, :f :txn, :value [[:write :x 2] [:write :y 2]]}",
+    " {:process 2, :type :invoke, :f :txn, :value [[:read :x nil] [:read :y nil]]}",
+    " {:process 1, :type :ok, :f :txn, :value [[:write :x 2] [:write :y 2]]}",
+    " {:process 2, :type :ok, :f :txn, :value [[:read :x READ_X] [:read :y READ_Y]]}",
+    " {:process 3, :type :invoke, :f :txn, :value [[:write :z 5]]}",
+    " {:process 3, :type :info, :f :txn, :value [[:write :z 5]]}]",
+]
+
+
+def _txn_history(x: int, y: int) -> list[str]:
+    return [ln.replace("READ_X", str(x)).replace("READ_Y", str(y)) for ln in TXN_EDN]
+
+
+@pytest.mark.parametrize(("x", "y", "expected"), [
+    (1, 1, Verdict.OK), (2, 2, Verdict.OK),  # before or after the concurrent transaction
+    (2, 1, Verdict.ILLEGAL), (1, 2, Verdict.ILLEGAL),  # torn: half of a transaction seen
+    (3, 2, Verdict.ILLEGAL),  # a value never written
+])
+def test_edn_txn_history_is_checked_as_a_multi_register(x, y, expected):
+    loaded = load_history(_txn_history(x, y))
+    assert loaded.format == "edn" and loaded.model == "multi-register"
+    txn = loaded.ops[2]  # the read-only transaction, its completion's values as output
+    assert txn.input == {"op": "txn", "value": [["read", "x", None], ["read", "y", None]]}
+    assert txn.output == [["read", "x", x], ["read", "y", y]]
+    assert loaded.ops[-1].ret is None  # :info: open
+    result = check(loaded.ops, "multi-register")
+    assert result.verdict is expected
+    assert result.n_partitions == 2  # {x, y} and {z}: keys never in one transaction

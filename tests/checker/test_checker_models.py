@@ -29,8 +29,8 @@ from faultlab.checker.models import (
 
 def test_registry_names():
     base = {"register", "cas-register", "set", "queue", "mutex"}
-    assert set(MODELS) == base | {"kv", "versioned-kv"} | {f"independent-{name}"
-                                                          for name in base}
+    assert set(MODELS) == (base | {"kv", "versioned-kv", "multi-register"}
+                           | {f"independent-{name}" for name in base})
     for name in MODELS:
         m = get_model(name)
         assert isinstance(m, Model) and m.name == name
@@ -232,11 +232,14 @@ def test_duck_typed_model_with_hints():
     assert check(ops, Reg(), verbose=True).verdict is Verdict.ILLEGAL
 
 
-def test_hard_partitions_move_to_worker_processes(monkeypatch):
+def _handoff_spy(monkeypatch, hard_nodes_per_op: int | None = None) -> list[list[int]]:
+    """The partitions handed to worker processes, which start at once (PROCESS_AFTER < 0)."""
     import faultlab.checker.schedule as lin
 
-    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)  # hand everything over at once
+    monkeypatch.setattr(lin, "PROCESS_AFTER", -1.0)
     monkeypatch.setattr(lin.os, "cpu_count", lambda: 2)
+    if hard_nodes_per_op is not None:
+        monkeypatch.setattr(lin, "HARD_NODES_PER_OP", hard_nodes_per_op)
     handed: list[list[int]] = []
     real = lin._in_processes
 
@@ -245,6 +248,11 @@ def test_hard_partitions_move_to_worker_processes(monkeypatch):
         return real(parts, which, *args)
 
     monkeypatch.setattr(lin, "_in_processes", spy)
+    return handed
+
+
+def test_hard_partitions_move_to_worker_processes(monkeypatch):
+    handed = _handoff_spy(monkeypatch, hard_nodes_per_op=-1)  # every partition counts as hard
     ops = [Operation(i, {"op": "append", "key": str(i % 3), "value": str(i)}, None, i, i + 1)
            for i in range(12)]
     ops.append(Operation(50, {"op": "get", "key": "0"}, "0369", 20, 21))
@@ -254,3 +262,59 @@ def test_hard_partitions_move_to_worker_processes(monkeypatch):
     assert handed == [[0, 1, 2]]
     bad = ops + [Operation(51, {"op": "get", "key": "1"}, "wrong", 20, 21)]
     assert check(bad, "kv").verdict is Verdict.ILLEGAL
+
+
+def _backtracking(key: int, writes: int = 8) -> list[Operation]:
+    """Concurrent writes, then reads cycling through 0, 1, 2 and one impossible read: the
+    search backtracks over many orders (about 800 nodes for 17 operations) before failing."""
+    return ([Operation(i, {"op": "write", "key": key, "value": i}, None, 0, 100)
+             for i in range(writes)]
+            + [Operation(100 + i, {"op": "read", "key": key}, i % 3, 10 + i, 11 + i)
+               for i in range(writes)]
+            + [Operation(99, {"op": "read", "key": key}, -1, 101, 102)])
+
+
+def test_only_hard_partitions_are_worth_worker_processes(monkeypatch):
+    # many easy partitions past PROCESS_AFTER stay in this process; two that backtrack go
+    handed = _handoff_spy(monkeypatch)
+    easy = [Operation(i, {"op": "write", "key": 10 + i % 5, "value": i}, None, i, i + 1)
+            for i in range(40)]
+    assert check(easy, "independent-register").verdict is Verdict.OK
+    assert handed == []
+    result = check(easy + _backtracking(1) + _backtracking(2), "independent-register")
+    assert result.verdict is Verdict.ILLEGAL
+    assert len(handed) == 1 and {5, 6} <= set(handed[0])  # keys 1 and 2: partitions 5, 6
+
+
+def _txn(*steps) -> dict:
+    return {"op": "txn", "value": [list(s) for s in steps]}
+
+
+def test_multi_register_applies_a_transaction_atomically_in_order():
+    m = get_model("multi-register")
+    write = _txn(("write", "x", 1), ("read", "x", None), ("write", "y", [1]))
+    ok, state = m.step(m.init(), write, [["write", "x", 1], ["read", "x", 1],
+                                         ["write", "y", [1]]])
+    assert ok and m.describe_state(state) == '{"x": 1, "y": [1]}'
+    read = _txn(("read", "x", None), ("read", "y", None))
+    assert m.step(state, read, [["read", "x", 1], ["read", "y", [1]]]) == (True, state)
+    assert m.step(state, read, [["read", "x", 1], ["read", "y", None]]) == (True, state)
+    assert m.step(state, read, [["read", "x", 2], ["read", "y", [1]]])[0] is False
+    assert m.step(state, read, UNKNOWN) == (True, state)  # open: its reads are unknown
+    assert m.step(m.init(), write, UNKNOWN) == (True, state)
+    assert m.is_read_only(read, None) and not m.is_read_only(write, None)
+    with pytest.raises(ValueError, match="not its call's"):  # a completion of another txn
+        m.step(state, read, [["read", "y", 1], ["read", "x", 1]])
+    assert m.understands(write) and not m.understands({"op": "read"})
+    assert not m.understands(_txn(("append", "x", 1)))
+    assert not get_model("register").understands(write)
+
+
+def test_multi_register_partitions_by_keys_that_meet_in_a_transaction():
+    m = get_model("multi-register")
+    ops = [Operation(0, _txn(("write", "a", 1), ("write", "b", 1)), None, 0, 1),
+           Operation(1, _txn(("read", "c", None)), [["read", "c", None]], 0, 1),
+           Operation(2, _txn(("write", "b", 2), ("write", "d", 2)), None, 2, 3),
+           Operation(3, _txn(("read", "e", None), ("read", "c", None)), None, 4, None)]
+    parts = m.partition(ops)
+    assert sorted(sorted(op.client for op in p) for p in parts) == [[0, 2], [1, 3]]
