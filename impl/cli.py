@@ -32,7 +32,7 @@ COMMAND_MODULES = (
 COMMANDS = {
     "demo": "faultlab.demo",
     "explore": "faultlab.tools.cli", "replay": "faultlab.tools.cli",
-    "search": "faultlab.tools.cli",
+    "search": "faultlab.tools.cli", "mutants": "faultlab.tools.cli",
     "check": "faultlab.checker.cli",
     "mr": "faultlab.mr.cli",
     "cluster": "faultlab.kv.cli", "kv": "faultlab.kv.cli", "nemesis": "faultlab.kv.cli",

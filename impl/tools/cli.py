@@ -108,6 +108,50 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "faultlab's own machines otherwise; repeat for several)")
     p.set_defaults(func=run)
 
+    m = sub.add_parser(
+        "mutants", help="explore every seeded bug with one budget; print the mutation score",
+        description="A mutation campaign over the project's seeded bugs (every machine "
+        "registered as SYSTEM-bug-NAME): each is explored with the same seed and budget, "
+        "what it finds is shrunk, and a table gives per bug caught or ESCAPED, examples and "
+        "seconds to the first failure and the counterexample's steps before and after "
+        "shrinking, then the score. Replay files go under --out. Exit 0 when every bug was "
+        "caught, 1 otherwise.")
+    m.add_argument("systems", nargs="*", metavar="SYSTEM",
+                   help="only these systems' bugs (raft, paxos, pb, kv, shard, register), or "
+                   "these bug machines by name")
+    m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--examples", type=whole(1), default=300,
+                   help="examples per bug (default 300)")
+    m.add_argument("--steps", type=whole(1), default=50,
+                   help="steps per example (default 50)")
+    m.add_argument("--no-shrink", action="store_true", help="do not shrink what is found")
+    m.add_argument("--out", default=".faultlab/mutants", metavar="DIR",
+                   help="where the replay files go (default .faultlab/mutants)")
+    m.set_defaults(func=run_mutants)
+
+
+def run_mutants(args: argparse.Namespace) -> int:
+    from faultlab.tools.mutants import bug_machines, campaign, format_report
+
+    names = bug_machines(args.systems)
+    if not names:
+        known = sorted({n.split("-bug-")[0] for n in bug_machines()})
+        raise UserError(f"no seeded bugs for {' '.join(args.systems)} (systems: "
+                        f"{', '.join(known)})")
+    budget = f"{args.examples} examples of {args.steps} steps, seed {args.seed}"
+    print(f"mutation campaign: {len(names)} seeded bugs, {budget}", flush=True)
+
+    def tell(r) -> None:
+        print(f"  {r.name}: {'caught' if r.caught else 'ESCAPED'} after {r.examples} examples "
+              f"({r.seconds:.1f} s)", flush=True)
+
+    results = campaign(names, seed=args.seed, examples=args.examples, steps=args.steps,
+                       replays=Path(args.out), shrink=not args.no_shrink, progress=tell)
+    print()
+    for line in format_report(results, budget):
+        print(line)
+    return 0 if all(r.caught for r in results) else 1
+
 
 def run(args: argparse.Namespace) -> int:
     try:
