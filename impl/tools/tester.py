@@ -26,6 +26,7 @@ class ServiceTester:
 
     __test__ = False
     world: World
+    servers: list[str]          # a replicated service's tester names its servers here
     rng_name = "tester"         # names this tester's random stream (with the seed)
 
     def __init__(self, name: str, label: str, seed: int | None = None) -> None:
@@ -79,3 +80,22 @@ class ServiceTester:
     def start_call(self, clerk: str, input: dict) -> CallRecord:
         """Invoke without waiting (a Go goroutine's call); the CallRecord tells when done."""
         return self.world.invoke(clerk, input)
+
+    # ------------------------------------------------------------------ servers
+
+    def shutdown_server(self, i: int) -> None:
+        if self.servers[i] not in self.world.crashed:
+            self.world.crash(self.servers[i])
+
+    def start_server(self, i: int) -> None:
+        if self.servers[i] in self.world.crashed:
+            self.world.restart(self.servers[i])
+
+    def leader(self) -> int | None:
+        """A server that takes proposals now (Raft's leader; on Paxos, any live server):
+        crashed servers are not in the World's nodes."""
+        for i, name in enumerate(self.servers):
+            log = getattr(self.world.nodes.get(name), "log", None)
+            if log is not None and log.get_state()[1]:
+                return i
+        return None

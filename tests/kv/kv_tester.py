@@ -94,22 +94,6 @@ class Tester(ServiceTester):
 
     # ------------------------------------------------------------------ servers
 
-    def shutdown_server(self, i: int) -> None:
-        if self.servers[i] not in self.world.crashed:
-            self.world.crash(self.servers[i])
-
-    def start_server(self, i: int) -> None:
-        if self.servers[i] in self.world.crashed:
-            self.world.restart(self.servers[i])
-
-    def leader(self) -> int | None:
-        """A server that takes proposals now (Raft's leader; on Paxos, any live server)."""
-        for i, name in enumerate(self.servers):
-            node = self.world.nodes.get(name)
-            if isinstance(node, KVServer) and node.log.get_state()[1]:
-                return i
-        return None
-
     def make_partition(self) -> tuple[list[int], list[int]]:
         """A majority without the current leader, and a minority with it (config.go)."""
         lead = self.leader()

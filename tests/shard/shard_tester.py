@@ -188,21 +188,6 @@ class CtrlTester(ControllerCalls, ServiceTester):
         names = [self.servers[i] for i in (range(self.n) if to is None else to)]
         return add_ctrler_clerk(self.world, f"ck{self._clerks}", names)
 
-    def shutdown_server(self, i: int) -> None:
-        if self.servers[i] not in self.world.crashed:
-            self.world.crash(self.servers[i])
-
-    def start_server(self, i: int) -> None:
-        if self.servers[i] in self.world.crashed:
-            self.world.restart(self.servers[i])
-
-    def leader(self) -> int | None:
-        for i, name in enumerate(self.servers):
-            node = self.world.nodes.get(name)
-            if (name not in self.world.crashed and isinstance(node, CtrlerServer)
-                    and node.log.get_state()[1]):
-                return i
-        return None
 
     def check(self, clerk: str, gids: Iterable[int]) -> Config:
         """The tests' check(): the latest configuration has exactly ``gids``, no shard on an
